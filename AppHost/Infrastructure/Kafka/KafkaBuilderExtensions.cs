@@ -1,0 +1,229 @@
+using Aspire.Hosting.ApplicationModel;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ShopChoreography.AppHost.Infrastructure.Kafka;
+
+public static class KafkaBuilderExtensions
+{
+    private const int MockBrokerCount = 3;
+    private const int MockReplicationFactor = 3;
+
+    /// <summary>
+    /// The mock broker answers a fetch only when fetch.wait.max.ms expires (500 ms by default), which would add
+    /// a quarter of a second to every hop; real brokers answer as soon as data arrives, so this is local-mode only.
+    /// </summary>
+    private const string MockConsumerFetchWaitMs = "10";
+
+    public static IResourceBuilder<IResourceWithConnectionString> AddKafka(
+        this IDistributedApplicationBuilder builder, string name, InfrastructureMode mode) =>
+        mode switch
+        {
+            InfrastructureMode.Local => builder.CreateResourceBuilder<IResourceWithConnectionString>(builder.AddKafkaMock(name).Resource),
+            _ => builder.CreateResourceBuilder<IResourceWithConnectionString>(builder.AddKafkaContainer(name).Resource),
+        };
+
+    /// <summary>References Kafka from a service, waits for it, and applies the client settings the broker needs.</summary>
+    public static IResourceBuilder<ProjectResource> WithKafka(
+        this IResourceBuilder<ProjectResource> service, IResourceBuilder<IResourceWithConnectionString> kafka)
+    {
+        service.WithReference(kafka).WaitFor(kafka);
+        if (kafka.Resource is KafkaMockResource)
+        {
+            service.WithEnvironment("Aspire__Confluent__Kafka__Consumer__Config__fetch.wait.max.ms", MockConsumerFetchWaitMs);
+        }
+
+        return service;
+    }
+
+    public static IResourceBuilder<KafkaMockResource> AddKafkaMock(this IDistributedApplicationBuilder builder, string name)
+    {
+        var resource = new KafkaMockResource(name, MockBrokerCount);
+        var healthCheckKey = $"{name}_brokers";
+        builder.Services.AddHealthChecks().AddCheck(healthCheckKey, () => BrokerHealth(resource));
+
+        var kafka = builder.AddResource(resource)
+            .ExcludeFromManifest()
+            .WithInitialState(new CustomResourceSnapshot
+            {
+                ResourceType = "Kafka (in-memory mock)",
+                State = KnownResourceStates.NotStarted,
+                Properties =
+                [
+                    new("kafka.broker", "In-memory DEVELOPMENT broker (librdkafka mock cluster): data is lost when the AppHost stops; not for production."),
+                    new("kafka.brokers", $"{MockBrokerCount}"),
+                ],
+            })
+            .WithHealthCheck(healthCheckKey);
+
+        builder.Eventing.Subscribe<InitializeResourceEvent>(resource, async (e, cancellationToken) =>
+        {
+            var logger = e.Logger;
+            await e.Eventing.PublishAsync(new BeforeResourceStartedEvent(resource, e.Services), cancellationToken);
+            await e.Notifications.PublishUpdateAsync(resource, s => s with { State = KnownResourceStates.Starting });
+
+            KafkaMockCluster cluster;
+            try
+            {
+                cluster = new KafkaMockCluster(MockBrokerCount);
+                foreach (var topic in KafkaTopics.All)
+                {
+                    cluster.CreateTopic(topic, KafkaTopics.Partitions, MockReplicationFactor);
+                }
+            }
+            catch (Exception ex)
+            {
+                logger.LogError(ex, "The Kafka mock cluster did not start");
+                await e.Notifications.PublishUpdateAsync(resource, s => s with { State = KnownResourceStates.FailedToStart });
+                return;
+            }
+
+            e.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(cluster.Dispose);
+            resource.Started(cluster);
+            logger.LogWarning(
+                "In-memory development broker (librdkafka mock cluster) listening on {BootstrapServers}. " +
+                "Data lives in memory only, is trimmed to the newest ~5 MiB per partition, and is lost when the AppHost stops.",
+                cluster.BootstrapServers);
+            logger.LogInformation("Created topics {Topics} with {Partitions} partitions, replication factor {ReplicationFactor}",
+                string.Join(", ", KafkaTopics.All), KafkaTopics.Partitions, MockReplicationFactor);
+
+            await e.Eventing.PublishAsync(new ConnectionStringAvailableEvent(resource, e.Services), cancellationToken);
+            await e.Notifications.PublishUpdateAsync(resource, s => s with
+            {
+                State = KnownResourceStates.Running,
+                StartTimeStamp = DateTime.UtcNow,
+                Properties = [.. s.Properties, .. ClusterProperties(cluster)],
+            });
+        });
+
+        for (var brokerId = 1; brokerId <= MockBrokerCount; brokerId++)
+        {
+            var id = brokerId;
+            kafka.WithCommand($"broker-{id}-down", $"Take broker {id} down",
+                context => ChangeBrokers(context, resource, cluster => cluster.SetBrokerDown(id), $"Broker {id} is down."),
+                new CommandOptions
+                {
+                    Description = $"Fault drill: mock broker {id} stops answering until brought back up.",
+                    IconName = "PlugDisconnected",
+                    UpdateState = context => CommandState(context, resource, () => resource.Cluster?.IsBrokerUp(id) == true),
+                });
+        }
+
+        kafka.WithCommand("brokers-up", "Bring all brokers up",
+            context => ChangeBrokers(context, resource, cluster => cluster.SetAllBrokersUp(), "All brokers are up."),
+            new CommandOptions
+            {
+                Description = "Ends a fault drill: every mock broker answers again.",
+                IconName = "PlugConnected",
+                UpdateState = context => CommandState(context, resource, () => resource.Cluster?.BrokersUp < MockBrokerCount),
+            });
+
+        return kafka;
+    }
+
+    public static IResourceBuilder<KafkaContainerResource> AddKafkaContainer(this IDistributedApplicationBuilder builder, string name)
+    {
+        var resource = new KafkaContainerResource(name);
+        var healthCheckKey = $"{name}_metadata";
+        var controllerVoters = $"1@localhost:{KafkaContainerResource.ControllerPort}";
+        var listeners = $"PLAINTEXT_HOST://0.0.0.0:{KafkaContainerResource.PrimaryTargetPort}," +
+                        $"PLAINTEXT_INTERNAL://0.0.0.0:{KafkaContainerResource.InternalTargetPort}," +
+                        $"CONTROLLER://0.0.0.0:{KafkaContainerResource.ControllerPort}";
+        var partitions = KafkaTopics.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string? bootstrapServers = null;
+        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(resource, async (_, cancellationToken) =>
+            bootstrapServers = await resource.ConnectionStringExpression.GetValueAsync(cancellationToken));
+        builder.Services.AddHealthChecks().AddCheck(healthCheckKey, () => MetadataHealth(bootstrapServers));
+
+        return builder.AddResource(resource)
+            .WithImage(KafkaContainerResource.Image, KafkaContainerResource.Tag)
+            .WithImageRegistry("docker.io")
+            .WithEndpoint(targetPort: KafkaContainerResource.PrimaryTargetPort, name: KafkaContainerResource.PrimaryEndpointName)
+            .WithEndpoint(targetPort: KafkaContainerResource.InternalTargetPort, name: KafkaContainerResource.InternalEndpointName)
+            .WithEnvironment("KAFKA_NODE_ID", "1")
+            .WithEnvironment("KAFKA_PROCESS_ROLES", "broker,controller")
+            .WithEnvironment("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
+            .WithEnvironment("KAFKA_CONTROLLER_QUORUM_VOTERS", controllerVoters)
+            .WithEnvironment("KAFKA_LISTENERS", listeners)
+            .WithEnvironment("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+                "CONTROLLER:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT,PLAINTEXT_INTERNAL:PLAINTEXT")
+            .WithEnvironment("KAFKA_INTER_BROKER_LISTENER_NAME", "PLAINTEXT_INTERNAL")
+            .WithEnvironment(context =>
+            {
+                // Clients on the host reach the broker through the published port; containers through the resource name.
+                context.EnvironmentVariables["KAFKA_ADVERTISED_LISTENERS"] = ReferenceExpression.Create(
+                    $"PLAINTEXT_HOST://localhost:{resource.PrimaryEndpoint.Property(EndpointProperty.Port)}," +
+                    $"PLAINTEXT_INTERNAL://{resource.Name}:{resource.InternalEndpoint.Property(EndpointProperty.TargetPort)}");
+            })
+            .WithEnvironment("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
+            .WithEnvironment("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+            .WithEnvironment("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+            .WithEnvironment("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
+            .WithEnvironment("KAFKA_NUM_PARTITIONS", partitions)
+            .WithHealthCheck(healthCheckKey);
+    }
+
+    private static HealthCheckResult BrokerHealth(KafkaMockResource resource) => resource.Cluster switch
+    {
+        null => HealthCheckResult.Unhealthy("The mock cluster has not started."),
+        { BrokersUp: 0 } => HealthCheckResult.Unhealthy("Every mock broker is down."),
+        var cluster when cluster.BrokersUp < cluster.BrokerCount =>
+            HealthCheckResult.Degraded($"{cluster.BrokersUp} of {cluster.BrokerCount} mock brokers are up."),
+        _ => HealthCheckResult.Healthy(),
+    };
+
+    private static HealthCheckResult MetadataHealth(string? bootstrapServers)
+    {
+        if (bootstrapServers is null)
+        {
+            return HealthCheckResult.Unhealthy("The broker's endpoint is not allocated yet.");
+        }
+
+        try
+        {
+            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+            var metadata = admin.GetMetadata(TimeSpan.FromSeconds(5));
+            return metadata.Brokers.Count > 0
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy("The cluster reports no brokers.");
+        }
+        catch (KafkaException ex)
+        {
+            return HealthCheckResult.Unhealthy("The broker does not answer metadata requests.", ex);
+        }
+    }
+
+    private static IEnumerable<ResourcePropertySnapshot> ClusterProperties(KafkaMockCluster cluster) =>
+    [
+        new("kafka.bootstrap.servers", cluster.BootstrapServers),
+        new("kafka.brokers.up", $"{cluster.BrokersUp}/{cluster.BrokerCount}"),
+        new("kafka.topics", string.Join(", ", KafkaTopics.All)),
+    ];
+
+    private static async Task<ExecuteCommandResult> ChangeBrokers(
+        ExecuteCommandContext context, KafkaMockResource resource, Action<KafkaMockCluster> change, string outcome)
+    {
+        if (resource.Cluster is not { } cluster)
+        {
+            return CommandResults.Failure("The mock cluster is not running.");
+        }
+
+        change(cluster);
+        var notifications = context.Services.GetRequiredService<ResourceNotificationService>();
+        await notifications.PublishUpdateAsync(resource, s => s with
+        {
+            Properties = [.. s.Properties.Where(p => p.Name != "kafka.brokers.up"),
+                new("kafka.brokers.up", $"{cluster.BrokersUp}/{cluster.BrokerCount}")],
+        });
+        context.Logger.LogWarning("{Outcome} {BrokersUp} of {BrokerCount} mock brokers are up.", outcome, cluster.BrokersUp, cluster.BrokerCount);
+        return CommandResults.Success();
+    }
+
+    private static ResourceCommandState CommandState(UpdateCommandStateContext context, KafkaMockResource resource, Func<bool> applies) =>
+        context.ResourceSnapshot.State?.Text == KnownResourceStates.Running && applies()
+            ? ResourceCommandState.Enabled
+            : ResourceCommandState.Disabled;
+}

@@ -1,0 +1,101 @@
+namespace ShopChoreography.AppHost.Infrastructure.Kafka;
+
+/// <summary>
+/// librdkafka's in-memory mock cluster: a real Kafka-protocol listener per broker on loopback, for development
+/// and tests only. It keeps data in memory (newest ~5 MiB or 100,000 batches per partition), has no CreateTopics
+/// admin request, no SASL/TLS, and picks random ports.
+/// </summary>
+public sealed class KafkaMockCluster : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly bool[] _brokerUp;
+    private IntPtr _client;
+    private IntPtr _cluster;
+
+    public KafkaMockCluster(int brokerCount)
+    {
+        _client = LibrdkafkaMockApi.CreateClient(new Dictionary<string, string>
+        {
+            ["client.id"] = "kafka-mock-cluster",
+            ["log_level"] = "3", // errors only: the mock logs every connection at the default level
+        });
+        _cluster = LibrdkafkaMockApi.CreateCluster(_client, brokerCount);
+        if (_cluster == IntPtr.Zero)
+        {
+            LibrdkafkaMockApi.DestroyClient(_client);
+            throw new InvalidOperationException("librdkafka could not create its mock cluster.");
+        }
+
+        _brokerUp = Enumerable.Repeat(true, brokerCount).ToArray();
+        BootstrapServers = LibrdkafkaMockApi.Bootstraps(_cluster);
+    }
+
+    public string BootstrapServers { get; }
+
+    /// <summary>Broker ids are 1..BrokerCount, as the mock numbers them.</summary>
+    public int BrokerCount => _brokerUp.Length;
+
+    public int BrokersUp
+    {
+        get { lock (_gate) { return _brokerUp.Count(up => up); } }
+    }
+
+    public bool IsBrokerUp(int brokerId)
+    {
+        lock (_gate) { return _brokerUp[ValidBrokerId(brokerId) - 1]; }
+    }
+
+    public void CreateTopic(string topic, int partitions, int replicationFactor)
+    {
+        lock (_gate) { LibrdkafkaMockApi.CreateTopic(LiveCluster(), topic, partitions, replicationFactor); }
+    }
+
+    public void SetBrokerDown(int brokerId)
+    {
+        lock (_gate)
+        {
+            LibrdkafkaMockApi.SetBrokerDown(LiveCluster(), ValidBrokerId(brokerId));
+            _brokerUp[brokerId - 1] = false;
+        }
+    }
+
+    public void SetBrokerUp(int brokerId)
+    {
+        lock (_gate)
+        {
+            LibrdkafkaMockApi.SetBrokerUp(LiveCluster(), ValidBrokerId(brokerId));
+            _brokerUp[brokerId - 1] = true;
+        }
+    }
+
+    public void SetAllBrokersUp()
+    {
+        for (var brokerId = 1; brokerId <= BrokerCount; brokerId++)
+        {
+            SetBrokerUp(brokerId);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_cluster == IntPtr.Zero)
+            {
+                return;
+            }
+
+            LibrdkafkaMockApi.DestroyCluster(_cluster);
+            LibrdkafkaMockApi.DestroyClient(_client);
+            _cluster = _client = IntPtr.Zero;
+        }
+    }
+
+    private IntPtr LiveCluster() =>
+        _cluster != IntPtr.Zero ? _cluster : throw new ObjectDisposedException(nameof(KafkaMockCluster));
+
+    private int ValidBrokerId(int brokerId) =>
+        brokerId >= 1 && brokerId <= BrokerCount
+            ? brokerId
+            : throw new ArgumentOutOfRangeException(nameof(brokerId), brokerId, $"Broker ids are 1..{BrokerCount}.");
+}

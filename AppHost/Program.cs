@@ -1,0 +1,28 @@
+using ShopChoreography.AppHost.Infrastructure;
+using ShopChoreography.AppHost.Infrastructure.Kafka;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+// Infrastructure:Mode = auto | local | containers (see README): where Kafka and PostgreSQL come from.
+var mode = builder.GetInfrastructureMode();
+
+var kafka = builder.AddKafka("kafka", mode);
+
+var postgres = PostgresServer.Add(builder, "postgres", mode);
+var ordersDb = postgres.AddDatabase("ordersdb");
+var paymentsDb = postgres.AddDatabase("paymentsdb");
+var inventoryDb = postgres.AddDatabase("inventorydb");
+
+builder.AddProject<Projects.Orders>("orders")
+    .WithReference(ordersDb).WaitFor(ordersDb)
+    .WithKafka(kafka);
+
+builder.AddProject<Projects.Payments>("payments")
+    .WithReference(paymentsDb).WaitFor(paymentsDb)
+    .WithKafka(kafka);
+
+builder.AddProject<Projects.Inventory>("inventory")
+    .WithReference(inventoryDb).WaitFor(inventoryDb)
+    .WithKafka(kafka);
+
+builder.Build().Run();

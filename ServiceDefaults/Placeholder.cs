@@ -1,0 +1,1 @@
+namespace ShopChoreography.ServiceDefaults; public static class Placeholder {}
