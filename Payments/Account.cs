@@ -1,0 +1,26 @@
+namespace ShopChoreography.Payments;
+
+public sealed class Account
+{
+    public required string CustomerId { get; init; }
+
+    public decimal Balance { get; set; }
+}
+
+public enum PaymentStatus
+{
+    Succeeded,
+    Failed,
+    Refunded,
+}
+
+public sealed class Payment
+{
+    public Guid OrderId { get; init; }
+
+    public required string CustomerId { get; init; }
+
+    public PaymentStatus Status { get; set; }
+
+    public decimal Amount { get; init; }
+}

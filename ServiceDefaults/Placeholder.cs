@@ -1,1 +1,0 @@
-namespace ShopChoreography.ServiceDefaults; public static class Placeholder {}
