@@ -4,7 +4,8 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddServiceDatabase<InventoryDbContext>("inventorydb");
-builder.AddKafkaProducer<string, byte[]>("kafka");
+builder.AddMessaging<InventoryDbContext>("inventory")
+    .PublishTo("inventory.events", source: "/inventory");
 
 var app = builder.Build();
 

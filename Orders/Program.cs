@@ -4,7 +4,8 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddServiceDatabase<OrdersDbContext>("ordersdb");
-builder.AddKafkaProducer<string, byte[]>("kafka");
+builder.AddMessaging<OrdersDbContext>("orders")
+    .PublishTo("orders.events", source: "/orders");
 
 var app = builder.Build();
 

@@ -4,7 +4,8 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddServiceDatabase<PaymentsDbContext>("paymentsdb");
-builder.AddKafkaProducer<string, byte[]>("kafka");
+builder.AddMessaging<PaymentsDbContext>("payments")
+    .PublishTo("payments.events", source: "/payments");
 
 var app = builder.Build();
 

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using ShopChoreography.ServiceDefaults.Messaging;
 
 namespace ShopChoreography.Inventory.Data;
 
@@ -10,6 +11,7 @@ public sealed class InventoryDbContext(DbContextOptions<InventoryDbContext> opti
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
+        modelBuilder.AddMessagingTables();
         modelBuilder.Entity<StockItem>(item =>
         {
             item.ToTable("stock");

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using ShopChoreography.ServiceDefaults.Messaging;
 
 namespace ShopChoreography.Orders.Data;
 
@@ -8,6 +9,7 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
+        modelBuilder.AddMessagingTables();
         modelBuilder.Entity<Order>(order =>
         {
             order.ToTable("orders");

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using ShopChoreography.ServiceDefaults.Messaging;
 
 namespace ShopChoreography.Payments.Data;
 
@@ -10,6 +11,7 @@ public sealed class PaymentsDbContext(DbContextOptions<PaymentsDbContext> option
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
+        modelBuilder.AddMessagingTables();
         modelBuilder.Entity<Account>(account =>
         {
             account.ToTable("accounts");

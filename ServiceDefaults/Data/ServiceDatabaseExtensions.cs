@@ -16,7 +16,9 @@ public static class ServiceDatabaseExtensions
     public static IHostApplicationBuilder AddServiceDatabase<TContext>(this IHostApplicationBuilder builder, string connectionName)
         where TContext : DbContext
     {
-        builder.AddNpgsqlDbContext<TContext>(connectionName);
+        // Retries belong to the messaging core's consumer host (Polly), which runs each event in its own transaction;
+        // EF Core's retrying strategy would refuse those user-initiated transactions.
+        builder.AddNpgsqlDbContext<TContext>(connectionName, settings => settings.DisableRetry = true);
         builder.Services.AddHostedService<DatabaseMigrator<TContext>>();
         return builder;
     }

@@ -16,7 +16,7 @@ public static class KafkaClientBuilderExtensions
 {
     public static void AddKafkaProducer<TKey, TValue>(this IHostApplicationBuilder builder, string connectionName,
         Action<KafkaProducerSettings>? configureSettings = null,
-        Action<ProducerBuilder<TKey, TValue>>? configureBuilder = null)
+        Action<IServiceProvider, ProducerBuilder<TKey, TValue>>? configureBuilder = null)
     {
         var settings = new KafkaProducerSettings();
         settings.Bind(builder.Configuration, KafkaProducerSettings.SectionName, connectionName);
@@ -31,7 +31,7 @@ public static class KafkaClientBuilderExtensions
                 producer.SetStatisticsHandler((_, json) => services.GetRequiredService<KafkaClientMetrics>().Record(json));
             }
 
-            configureBuilder?.Invoke(producer);
+            configureBuilder?.Invoke(services, producer);
             return producer.Build();
         });
         builder.AddKafkaInstrumentation(connectionName, settings.Config, settings.DisableHealthChecks, settings.DisableMetrics);
@@ -39,7 +39,7 @@ public static class KafkaClientBuilderExtensions
 
     public static void AddKafkaConsumer<TKey, TValue>(this IHostApplicationBuilder builder, string connectionName,
         Action<KafkaConsumerSettings>? configureSettings = null,
-        Action<ConsumerBuilder<TKey, TValue>>? configureBuilder = null)
+        Action<IServiceProvider, ConsumerBuilder<TKey, TValue>>? configureBuilder = null)
     {
         var settings = new KafkaConsumerSettings();
         settings.Bind(builder.Configuration, KafkaConsumerSettings.SectionName, connectionName);
@@ -59,7 +59,7 @@ public static class KafkaClientBuilderExtensions
                 consumer.SetStatisticsHandler((_, json) => services.GetRequiredService<KafkaClientMetrics>().Record(json));
             }
 
-            configureBuilder?.Invoke(consumer);
+            configureBuilder?.Invoke(services, consumer);
             return consumer.Build();
         });
         builder.AddKafkaInstrumentation(connectionName, settings.Config, settings.DisableHealthChecks, settings.DisableMetrics);

@@ -46,7 +46,8 @@ public static class KafkaCloudEventBinding
             throw new ArgumentException("Binary content mode needs the event data as UTF-8 bytes.", nameof(cloudEvent));
         }
 
-        var headers = new Headers();
+        // specversion is not among the populated attributes: it is the event's SpecVersion.
+        var headers = new Headers { { HeaderPrefix + "specversion", Encoding.UTF8.GetBytes(cloudEvent.SpecVersion.VersionId) } };
         foreach (var (attribute, value) in cloudEvent.GetPopulatedAttributes())
         {
             var name = attribute == cloudEvent.SpecVersion.DataContentTypeAttribute
@@ -113,7 +114,14 @@ public static class KafkaCloudEventBinding
 
         if (contentType is not null)
         {
-            cloudEvent.DataContentType = contentType;
+            try
+            {
+                cloudEvent.DataContentType = contentType;
+            }
+            catch (ArgumentException ex)
+            {
+                throw new InvalidCloudEventException($"content-type '{contentType}' is not a valid media type: {FirstLine(ex.Message)}", ex);
+            }
         }
 
         cloudEvent.Data = message.Value;

@@ -1,0 +1,223 @@
+using System.Threading.Channels;
+using Confluent.Kafka;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ShopChoreography.ServiceDefaults.Messaging.Consumers;
+
+/// <summary>
+/// Runs a service's handlers in one consumer group named after the service. Each assigned partition has its own
+/// worker, so partitions are processed concurrently while records of one partition (and so of one key) are applied
+/// in order. An offset is stored only after its record's transaction committed (or its dead letter was stored), in
+/// offset order per partition; librdkafka commits stored offsets in the background and on rebalance.
+/// A partition whose worker falls behind by <see cref="ConsumerOptions.MaxInFlightPerPartition"/> records is paused
+/// until it has caught up by half.
+/// </summary>
+internal sealed class ConsumerHost<TContext>(
+    IServiceProvider services,
+    EventHandlers handlers,
+    EventProcessor<TContext> processor,
+    IOptions<MessagingOptions> options,
+    ILogger<ConsumerHost<TContext>> logger) : BackgroundService
+    where TContext : DbContext
+{
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly Dictionary<TopicPartition, PartitionWorker> _workers = [];
+    private readonly HashSet<TopicPartition> _paused = [];
+    private readonly int _maxInFlight = options.Value.Consumer.MaxInFlightPerPartition;
+    private IConsumer<string?, byte[]?>? _consumer;
+    private CancellationToken _stopping;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!handlers.Any)
+        {
+            return Task.CompletedTask;
+        }
+
+        _stopping = stoppingToken;
+        // Consume blocks, and rebalance callbacks run inside it: give the loop a thread of its own.
+        return Task.Factory.StartNew(() => ConsumeLoop(stoppingToken), stoppingToken,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private void ConsumeLoop(CancellationToken stoppingToken)
+    {
+        var consumer = _consumer = services.GetRequiredService<IConsumer<string?, byte[]?>>();
+        consumer.Subscribe(handlers.Topics);
+        logger.LogInformation("Consuming {Topics} as group {Group}", string.Join(", ", handlers.Topics), options.Value.ServiceName);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                ApplyBackPressure(consumer);
+                ConsumeResult<string?, byte[]?>? record;
+                try
+                {
+                    record = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                }
+                catch (ConsumeException ex) when (!ex.Error.IsFatal)
+                {
+                    logger.LogWarning(ex, "Consume failed: {Reason}", ex.Error.Reason);
+                    continue;
+                }
+
+                if (record is { IsPartitionEOF: false } && _workers.TryGetValue(record.TopicPartition, out var worker))
+                {
+                    worker.Enqueue(record);
+                }
+            }
+        }
+        finally
+        {
+            StopWorkers(_workers.Keys.ToList());
+            CommitStoredOffsets(consumer);
+            consumer.Close();
+        }
+    }
+
+    /// <summary>Called by librdkafka inside Consume when the group gives this member partitions.</summary>
+    internal void OnAssigned(IEnumerable<TopicPartition> partitions)
+    {
+        foreach (var partition in partitions)
+        {
+            _workers[partition] = new PartitionWorker(this, partition);
+        }
+    }
+
+    /// <summary>Called inside Consume before partitions move to another member: finish, store and commit first.</summary>
+    internal void OnRevoked(IEnumerable<TopicPartition> partitions, bool lost)
+    {
+        var revoked = partitions.ToList();
+        StopWorkers(revoked);
+        if (!lost && _consumer is not null)
+        {
+            CommitStoredOffsets(_consumer);
+        }
+    }
+
+    private void StopWorkers(IReadOnlyCollection<TopicPartition> partitions)
+    {
+        var stopping = partitions.Where(_workers.ContainsKey).Select(partition => _workers[partition].StopAsync()).ToArray();
+        if (!Task.WaitAll(stopping, DrainTimeout))
+        {
+            logger.LogWarning("Workers did not finish within {Timeout}; their records will be redelivered", DrainTimeout);
+        }
+
+        foreach (var partition in partitions)
+        {
+            _workers.Remove(partition);
+            _paused.Remove(partition);
+        }
+    }
+
+    private void ApplyBackPressure(IConsumer<string?, byte[]?> consumer)
+    {
+        foreach (var (partition, worker) in _workers)
+        {
+            var pending = worker.Pending;
+            if (pending >= _maxInFlight && _paused.Add(partition))
+            {
+                consumer.Pause([partition]);
+            }
+            else if (pending <= _maxInFlight / 2 && _paused.Remove(partition))
+            {
+                consumer.Resume([partition]);
+            }
+        }
+    }
+
+    private void CommitStoredOffsets(IConsumer<string?, byte[]?> consumer)
+    {
+        try
+        {
+            consumer.Commit();
+        }
+        catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_NoOffset)
+        {
+            // Nothing new was stored since the last commit.
+        }
+        catch (KafkaException ex)
+        {
+            logger.LogWarning(ex, "Committing offsets failed; the records after the last commit will be redelivered");
+        }
+    }
+
+    private async Task ApplyAsync(ConsumeResult<string?, byte[]?> record)
+    {
+        await processor.ProcessAsync(record, _stopping);
+        StoreOffset(record);
+    }
+
+    private void WorkerFailed(TopicPartition partition, Exception exception) =>
+        logger.LogError(exception, "The worker of {Partition} stopped; its records will be redelivered after a rebalance", partition);
+
+    private void StoreOffset(ConsumeResult<string?, byte[]?> record)
+    {
+        try
+        {
+            _consumer!.StoreOffset(record);
+        }
+        catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_State)
+        {
+            // The partition was revoked meanwhile; its new owner starts from the last committed offset.
+        }
+    }
+
+    /// <summary>Applies the records of one partition, one at a time, in offset order.</summary>
+    private sealed class PartitionWorker
+    {
+        private readonly Channel<ConsumeResult<string?, byte[]?>> _queue =
+            Channel.CreateUnbounded<ConsumeResult<string?, byte[]?>>(new() { SingleReader = true, SingleWriter = true });
+        private readonly CancellationTokenSource _revoked = new();
+        private readonly ConsumerHost<TContext> _host;
+        private readonly Task _run;
+        private int _pending;
+
+        public PartitionWorker(ConsumerHost<TContext> host, TopicPartition partition)
+        {
+            _host = host;
+            _run = Task.Run(() => RunAsync(partition));
+        }
+
+        public int Pending => Volatile.Read(ref _pending);
+
+        public void Enqueue(ConsumeResult<string?, byte[]?> record)
+        {
+            Interlocked.Increment(ref _pending);
+            _queue.Writer.TryWrite(record);
+        }
+
+        /// <summary>Lets the record in hand finish; the queued ones are dropped and will be redelivered.</summary>
+        public async Task StopAsync()
+        {
+            _queue.Writer.TryComplete();
+            await _revoked.CancelAsync();
+            await _run;
+        }
+
+        private async Task RunAsync(TopicPartition partition)
+        {
+            try
+            {
+                await foreach (var record in _queue.Reader.ReadAllAsync(_revoked.Token))
+                {
+                    await _host.ApplyAsync(record);
+                    Interlocked.Decrement(ref _pending);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Revoked or stopping.
+            }
+            catch (Exception ex)
+            {
+                _host.WorkerFailed(partition, ex);
+            }
+        }
+    }
+}

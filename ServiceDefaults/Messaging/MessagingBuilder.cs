@@ -1,0 +1,119 @@
+using Confluent.Kafka;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using ShopChoreography.ServiceDefaults.Messaging;
+using ShopChoreography.ServiceDefaults.Messaging.Consumers;
+using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>What a service declares: the topic it publishes to, and the handler for each event it consumes.</summary>
+public sealed class MessagingBuilder
+{
+    private readonly IServiceCollection _services;
+    private readonly MessagingOptions _options;
+    private readonly EventHandlers _handlers;
+
+    internal MessagingBuilder(IServiceCollection services, MessagingOptions options, EventHandlers handlers)
+    {
+        _services = services;
+        _options = options;
+        _handlers = handlers;
+    }
+
+    /// <summary>This service's events go to <paramref name="topic"/> with CloudEvent <c>source</c> <paramref name="source"/>.</summary>
+    public MessagingBuilder PublishTo(string topic, string source)
+    {
+        _options.PublishTopic = topic;
+        _options.Source = source;
+        return this;
+    }
+
+    /// <summary>When a <typeparamref name="TEvent"/> arrives on <paramref name="topic"/>, <typeparamref name="THandler"/> applies it.</summary>
+    public MessagingBuilder Handle<TEvent, THandler>(string topic)
+        where TEvent : IIntegrationEvent
+        where THandler : class, IEventHandler<TEvent>
+    {
+        _services.TryAddScoped<THandler>();
+        _handlers.Add(new HandlerRegistration(topic, EventTypes.TypeOf<TEvent>(), typeof(TEvent),
+            (services, data, context, cancellationToken) =>
+                services.GetRequiredService<THandler>().HandleAsync((TEvent)data, context, cancellationToken)));
+        return this;
+    }
+
+    public MessagingBuilder Configure(Action<MessagingOptions> configure)
+    {
+        configure(_options);
+        return this;
+    }
+}
+
+public static class MessagingBuilderExtensions
+{
+    public const string ConfigurationSection = "Messaging";
+
+    /// <summary>
+    /// The messaging core for a service whose database is <typeparamref name="TContext"/> (whose model calls
+    /// <see cref="MessagingModel.AddMessagingTables"/>): outbox dispatcher, consumer host with inbox, retries and
+    /// dead letters, retention, tracing and metrics, on the Kafka cluster of connection <c>kafka</c>.
+    /// Tunables bind from the <c>Messaging</c> configuration section (see <see cref="MessagingOptions"/>).
+    /// </summary>
+    public static MessagingBuilder AddMessaging<TContext>(this IHostApplicationBuilder builder, string serviceName)
+        where TContext : DbContext
+    {
+        var options = new MessagingOptions { ServiceName = serviceName };
+        builder.Configuration.GetSection(ConfigurationSection).Bind(options);
+        var handlers = new EventHandlers();
+        var services = builder.Services;
+
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
+        services.AddSingleton(handlers);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<MessagingTelemetry>();
+        services.AddSingleton<OutboxNotifier>();
+        services.ConfigureDbContext<TContext>((provider, db) => db.AddInterceptors(provider.GetRequiredService<OutboxNotifier>()));
+        services.AddScoped<IEventPublisher, EventPublisher<TContext>>();
+
+        builder.AddKafkaProducer<string?, byte[]?>("kafka", producer =>
+        {
+            producer.Config.EnableIdempotence = true;
+            producer.Config.Acks = Acks.All;
+            producer.Config.LingerMs ??= 5;
+        });
+        builder.AddKafkaConsumer<string?, byte[]?>("kafka", consumer =>
+            {
+                consumer.Config.GroupId = serviceName;
+                consumer.Config.AutoOffsetReset = AutoOffsetReset.Earliest;
+                // librdkafka commits only the offsets the host stored, which it does after the database commit.
+                consumer.Config.EnableAutoCommit = true;
+                consumer.Config.EnableAutoOffsetStore = false;
+                consumer.Config.AutoCommitIntervalMs ??= 1000;
+            },
+            (provider, consumer) => consumer
+                .SetPartitionsAssignedHandler((_, partitions) => provider.GetRequiredService<ConsumerHost<TContext>>().OnAssigned(partitions))
+                .SetPartitionsRevokedHandler((_, partitions) =>
+                    provider.GetRequiredService<ConsumerHost<TContext>>().OnRevoked(partitions.Select(p => p.TopicPartition), lost: false))
+                .SetPartitionsLostHandler((_, partitions) =>
+                    provider.GetRequiredService<ConsumerHost<TContext>>().OnRevoked(partitions.Select(p => p.TopicPartition), lost: true)));
+
+        services.AddSingleton<DeadLetterPublisher>();
+        services.AddSingleton<EventProcessor<TContext>>();
+        AddHostedSingleton<OutboxDispatcher<TContext>>(services);
+        AddHostedSingleton<ConsumerHost<TContext>>(services);
+        AddHostedSingleton<MessagingRetention<TContext>>(services);
+
+        services.AddOpenTelemetry()
+            .WithTracing(tracing => tracing.AddSource(MessagingTelemetry.Name))
+            .WithMetrics(metrics => metrics.AddMeter(MessagingTelemetry.Name));
+        return new MessagingBuilder(services, options, handlers);
+    }
+
+    private static void AddHostedSingleton<TService>(IServiceCollection services) where TService : class, IHostedService
+    {
+        services.AddSingleton<TService>();
+        services.AddHostedService(provider => provider.GetRequiredService<TService>());
+    }
+}

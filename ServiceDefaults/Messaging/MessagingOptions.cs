@@ -1,0 +1,56 @@
+namespace ShopChoreography.ServiceDefaults.Messaging;
+
+public sealed class MessagingOptions
+{
+    /// <summary>Names the consumer group, the inbox's consumer and the dead-letter topic (<c>{service}.dlq</c>).</summary>
+    public string ServiceName { get; set; } = "";
+
+    /// <summary>The topic this service's events go to, and their CloudEvent <c>source</c>.</summary>
+    public string? PublishTopic { get; set; }
+
+    public string? Source { get; set; }
+
+    public string DeadLetterTopic => $"{ServiceName}.dlq";
+
+    public OutboxOptions Outbox { get; } = new();
+
+    public InboxOptions Inbox { get; } = new();
+
+    public ConsumerOptions Consumer { get; } = new();
+}
+
+public sealed class OutboxOptions
+{
+    /// <summary>The dispatcher wakes on NOTIFY after each commit; this is the fallback when a notification is missed.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>How long sent rows are kept (for inspection) before they are deleted.</summary>
+    public TimeSpan SentRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How often a replica that is not the active dispatcher checks whether it can take over.</summary>
+    public TimeSpan StandbyInterval { get; set; } = TimeSpan.FromSeconds(2);
+}
+
+public sealed class InboxOptions
+{
+    /// <summary>
+    /// How long a consumed event id is remembered. Longer than the topics' retention (Kafka's default is 7 days),
+    /// so a replay or a rebalance that redelivers old records still finds them.
+    /// </summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(14);
+
+    public TimeSpan CleanupInterval { get; set; } = TimeSpan.FromHours(1);
+}
+
+public sealed class ConsumerOptions
+{
+    /// <summary>Records fetched but not yet applied, per partition, before the partition is paused.</summary>
+    public int MaxInFlightPerPartition { get; set; } = 200;
+
+    /// <summary>Retries of a transient failure (lost connection, serialization failure, deadlock) before dead-lettering.</summary>
+    public int MaxRetryAttempts { get; set; } = 5;
+
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+}

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace ShopChoreography.ServiceDefaults.Messaging;
+
+/// <summary>Spans follow the OpenTelemetry messaging conventions; metrics cover the outbox and the consumers.</summary>
+public sealed class MessagingTelemetry
+{
+    public const string Name = "ShopChoreography.Messaging";
+
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    private long _outboxPending;
+    private double _outboxOldestAgeSeconds;
+
+    public MessagingTelemetry(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(Name);
+        meter.CreateObservableGauge("messaging.outbox.pending", () => Volatile.Read(ref _outboxPending),
+            "{event}", "Outbox rows not yet published.");
+        meter.CreateObservableGauge("messaging.outbox.oldest_pending.age", () => Volatile.Read(ref _outboxOldestAgeSeconds),
+            "s", "Age of the oldest outbox row not yet published.");
+        PublishDuration = meter.CreateHistogram<double>("messaging.outbox.publish.duration", "s",
+            "From the outbox row's commit-time timestamp to the broker's acknowledgement.");
+        Consumed = meter.CreateCounter<long>("messaging.consumer.events", "{event}",
+            "Events consumed, by outcome: applied, duplicate, skipped (no handler) or dead_lettered.");
+        Retried = meter.CreateCounter<long>("messaging.consumer.retries", "{retry}", "Retries of transient handler failures.");
+        HandlerDuration = meter.CreateHistogram<double>("messaging.consumer.handler.duration", "s",
+            "Time to apply one event: inbox record, handler and commit.");
+    }
+
+    public Histogram<double> PublishDuration { get; }
+
+    public Counter<long> Consumed { get; }
+
+    public Counter<long> Retried { get; }
+
+    public Histogram<double> HandlerDuration { get; }
+
+    internal void OutboxBacklog(long pending, TimeSpan oldestAge)
+    {
+        Volatile.Write(ref _outboxPending, pending);
+        Volatile.Write(ref _outboxOldestAgeSeconds, oldestAge.TotalSeconds);
+    }
+}

@@ -1,0 +1,293 @@
+using System.Diagnostics;
+using CloudNative.CloudEvents;
+using CloudNative.CloudEvents.Extensions;
+using Confluent.Kafka;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Polly;
+using Polly.Retry;
+using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
+
+namespace ShopChoreography.ServiceDefaults.Messaging.Outbox;
+
+/// <summary>
+/// Publishes committed outbox rows to Kafka in sequence order with an idempotent producer (acks=all), then marks
+/// them sent. Guarantees:
+/// <list type="bullet">
+/// <item>Nothing is skipped: each cycle reads every unsent row, never "rows after the last one seen", so a
+/// transaction that commits after a later-numbered one is still published.</item>
+/// <item>Order per key across replicas: only one replica dispatches at a time (a PostgreSQL session advisory lock,
+/// released by the server if that replica dies); the others stand by.</item>
+/// <item>At least once: a crash between publish and mark-as-sent publishes the row again with the same CloudEvent
+/// id, which the consumers' inbox turns into exactly-once effects.</item>
+/// </list>
+/// </summary>
+internal sealed class OutboxDispatcher<TContext>(
+    IServiceProvider services,
+    IProducer<string?, byte[]?> producer,
+    IOptions<MessagingOptions> options,
+    MessagingTelemetry telemetry,
+    TimeProvider clock,
+    ILogger<OutboxDispatcher<TContext>> logger) : BackgroundService
+    where TContext : DbContext
+{
+    private const string LeaderLock = "SELECT pg_try_advisory_lock(hashtext('shop_outbox_dispatcher'))";
+    private static readonly TimeSpan BacklogReportInterval = TimeSpan.FromSeconds(5);
+
+    private readonly OutboxOptions _options = options.Value.Outbox;
+    private readonly ResiliencePipeline _untilKafkaAnswers = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<KafkaException>(),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(200),
+            MaxDelay = TimeSpan.FromSeconds(10),
+            OnRetry = retry =>
+            {
+                logger.LogWarning(retry.Outcome.Exception, "Publishing outbox events failed; retry {Attempt} in {Delay}",
+                    retry.AttemptNumber + 1, retry.RetryDelay);
+                return ValueTask.CompletedTask;
+            },
+        })
+        .Build();
+
+    private NpgsqlDataSource? _dataSource;
+    private DateTimeOffset _lastBacklogReport;
+
+    /// <summary>True while this replica holds the dispatcher lock.</summary>
+    public bool IsActive { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await OpenConnectionAsync(stoppingToken);
+                await using (var tryLock = new NpgsqlCommand(LeaderLock, connection))
+                {
+                    if (!(bool)(await tryLock.ExecuteScalarAsync(stoppingToken))!)
+                    {
+                        await Task.Delay(_options.StandbyInterval, clock, stoppingToken);
+                        continue;
+                    }
+                }
+
+                IsActive = true;
+                logger.LogInformation("This replica is now the outbox dispatcher");
+                await using (var listen = new NpgsqlCommand($"LISTEN {OutboxNotifier.Channel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+
+                await DispatchWhileActiveAsync(connection, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                logger.LogWarning(ex, "The outbox dispatcher lost its database connection; reconnecting");
+                await Task.Delay(_options.StandbyInterval, clock, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+            finally
+            {
+                IsActive = false;
+            }
+        }
+    }
+
+    private async Task DispatchWhileActiveAsync(NpgsqlConnection connection, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await ReportBacklogAsync(connection, stoppingToken);
+            var pending = await ReadPendingAsync(connection, stoppingToken);
+            if (pending.Count == 0)
+            {
+                // Wakes on NOTIFY from a committing writer, or after the poll interval if one was missed.
+                await connection.WaitAsync(_options.PollInterval, stoppingToken);
+                continue;
+            }
+
+            await _untilKafkaAnswers.ExecuteAsync(async token =>
+            {
+                var delivered = await PublishAsync(pending, token);
+                await MarkSentAsync(connection, delivered, token);
+                if (delivered.Count < pending.Count)
+                {
+                    pending = pending.Except(delivered).ToList();
+                    throw new KafkaException(ErrorCode.Local_MsgTimedOut);
+                }
+            }, stoppingToken);
+        }
+    }
+
+    internal async Task<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        if (_dataSource is null)
+        {
+            await using var scope = services.CreateAsyncScope();
+            var connectionString = scope.ServiceProvider.GetRequiredService<TContext>().Database.GetConnectionString();
+            _dataSource = NpgsqlDataSource.Create(connectionString!);
+        }
+
+        return await _dataSource.OpenConnectionAsync(cancellationToken);
+    }
+
+    internal async Task<List<OutboxMessage>> ReadPendingAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var query = new NpgsqlCommand("""
+            SELECT sequence, id, topic, key, type, source, subject, time, data, traceparent, tracestate
+            FROM outbox_messages WHERE sent_at IS NULL ORDER BY sequence LIMIT $1
+            """, connection)
+        {
+            Parameters = { new() { Value = _options.BatchSize } },
+        };
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<OutboxMessage>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new OutboxMessage
+            {
+                Sequence = reader.GetInt64(0),
+                Id = reader.GetGuid(1),
+                Topic = reader.GetString(2),
+                Key = reader.GetString(3),
+                Type = reader.GetString(4),
+                Source = reader.GetString(5),
+                Subject = reader.GetString(6),
+                Time = reader.GetFieldValue<DateTimeOffset>(7),
+                Data = reader.GetFieldValue<byte[]>(8),
+                TraceParent = reader.IsDBNull(9) ? null : reader.GetString(9),
+                TraceState = reader.IsDBNull(10) ? null : reader.GetString(10),
+            });
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// Hands every row to the producer in sequence order, then waits for the acknowledgements. The idempotent
+    /// producer keeps that order within each partition, retries included. Returns the rows the broker acknowledged.
+    /// </summary>
+    internal async Task<List<OutboxMessage>> PublishAsync(IReadOnlyList<OutboxMessage> rows, CancellationToken cancellationToken)
+    {
+        var deliveries = new List<(OutboxMessage Row, Task<DeliveryResult<string?, byte[]?>> Delivery, Activity? Span)>(rows.Count);
+        foreach (var row in rows)
+        {
+            var span = StartPublishSpan(row);
+            var message = KafkaCloudEventBinding.ToKafkaMessage(ToCloudEvent(row, span));
+            deliveries.Add((row, producer.ProduceAsync(row.Topic, message, cancellationToken), span));
+        }
+
+        var delivered = new List<OutboxMessage>(rows.Count);
+        foreach (var (row, delivery, span) in deliveries)
+        {
+            try
+            {
+                var result = await delivery;
+                span?.SetTag("messaging.destination.partition.id", result.Partition.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                span?.SetTag("messaging.kafka.offset", result.Offset.Value);
+                telemetry.PublishDuration.Record((clock.GetUtcNow() - row.Time).TotalSeconds,
+                    new KeyValuePair<string, object?>("messaging.destination.name", row.Topic));
+                delivered.Add(row);
+            }
+            catch (ProduceException<string?, byte[]?> ex)
+            {
+                span?.SetStatus(ActivityStatusCode.Error, ex.Error.Reason);
+                logger.LogWarning("Outbox event {EventId} ({Type}) was not acknowledged: {Reason}", row.Id, row.Type, ex.Error.Reason);
+            }
+            finally
+            {
+                span?.Dispose();
+            }
+        }
+
+        return delivered;
+    }
+
+    internal static async Task MarkSentAsync(NpgsqlConnection connection, IReadOnlyCollection<OutboxMessage> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        await using var update = new NpgsqlCommand("UPDATE outbox_messages SET sent_at = now() WHERE sequence = ANY($1)", connection)
+        {
+            Parameters = { new() { Value = rows.Select(row => row.Sequence).ToArray() } },
+        };
+        await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task ReportBacklogAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        if (now - _lastBacklogReport < BacklogReportInterval)
+        {
+            return;
+        }
+
+        _lastBacklogReport = now;
+        await using var query = new NpgsqlCommand("SELECT count(*), min(time) FROM outbox_messages WHERE sent_at IS NULL", connection);
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var oldest = reader.IsDBNull(1) ? now : reader.GetFieldValue<DateTimeOffset>(1);
+        telemetry.OutboxBacklog(reader.GetInt64(0), now - oldest);
+    }
+
+    private static Activity? StartPublishSpan(OutboxMessage row)
+    {
+        ActivityContext.TryParse(row.TraceParent, row.TraceState, out var parent);
+        var span = MessagingTelemetry.ActivitySource.StartActivity($"publish {row.Topic}", ActivityKind.Producer, parent);
+        span?.SetTag("messaging.system", "kafka");
+        span?.SetTag("messaging.operation.type", "publish");
+        span?.SetTag("messaging.destination.name", row.Topic);
+        span?.SetTag("messaging.message.id", row.Id.ToString());
+        span?.SetTag("messaging.kafka.message.key", row.Key);
+        span?.SetTag("cloudevents.event_type", row.Type);
+        return span;
+    }
+
+    private static CloudEvent ToCloudEvent(OutboxMessage row, Activity? span)
+    {
+        var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0, KafkaCloudEventBinding.ExtensionAttributes)
+        {
+            Id = row.Id.ToString(),
+            Source = new Uri(row.Source, UriKind.RelativeOrAbsolute),
+            Type = row.Type,
+            Time = row.Time,
+            Subject = row.Subject,
+            DataContentType = "application/json",
+            Data = row.Data,
+        };
+        cloudEvent.SetPartitionKey(row.Key);
+        // Consumers continue from the publish span when there is one, else from the context the row was written in.
+        var traceParent = span?.Id ?? row.TraceParent;
+        if (traceParent is not null)
+        {
+            cloudEvent[KafkaCloudEventBinding.TraceParentAttribute] = traceParent;
+            var traceState = span?.TraceStateString ?? row.TraceState;
+            if (!string.IsNullOrEmpty(traceState))
+            {
+                cloudEvent[KafkaCloudEventBinding.TraceStateAttribute] = traceState;
+            }
+        }
+
+        return cloudEvent;
+    }
+
+    public override void Dispose()
+    {
+        _dataSource?.Dispose();
+        base.Dispose();
+    }
+}
