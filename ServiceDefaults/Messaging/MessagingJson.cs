@@ -4,6 +4,13 @@ namespace ShopChoreography.ServiceDefaults.Messaging;
 
 internal static class MessagingJson
 {
-    /// <summary>camelCase; C# <c>required</c> members must be present, so incomplete data is refused.</summary>
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+    /// <summary>
+    /// camelCase. Incomplete data is refused rather than half-read: constructor parameters and <c>required</c>
+    /// members must be present, and null is refused where the type says non-nullable.
+    /// </summary>
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        RespectRequiredConstructorParameters = true,
+        RespectNullableAnnotations = true,
+    };
 }

@@ -3,6 +3,7 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using ShopChoreography.AppHost.Infrastructure.Kafka;
 
 namespace ShopChoreography.Tests.Distributed;
 
@@ -78,6 +79,31 @@ public sealed class DistributedAppFixture : IAsyncLifetime
         ?? throw new InvalidOperationException($"'{resourceName}' has no connection string.");
 
     public HttpClient CreateHttpClient(string service) => App.CreateHttpClient(service, "http");
+
+    /// <summary>The in-process mock cluster behind the <c>kafka</c> resource, for topics and fault drills.</summary>
+    public KafkaMockCluster KafkaCluster =>
+        App.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<KafkaMockResource>().Single().Cluster
+        ?? throw new InvalidOperationException("The Kafka mock cluster has not started.");
+
+    /// <summary>A fresh topic on the mock cluster (which has no CreateTopics admin request).</summary>
+    public string CreateTopic(string prefix, int partitions = 4)
+    {
+        var topic = $"{prefix}-{Guid.NewGuid():N}";
+        KafkaCluster.CreateTopic(topic, partitions, replicationFactor: 3);
+        return topic;
+    }
+
+    /// <summary>A fresh database on the <c>postgres</c> resource; returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync(string prefix)
+    {
+        var server = await ConnectionStringAsync("postgres");
+        var database = $"{prefix}_{Guid.NewGuid():N}";
+        await using var connection = new Npgsql.NpgsqlConnection(server);
+        await connection.OpenAsync();
+        await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE \"{database}\"", connection);
+        await create.ExecuteNonQueryAsync();
+        return $"{server};Database={database}";
+    }
 
     public async Task DisposeAsync()
     {

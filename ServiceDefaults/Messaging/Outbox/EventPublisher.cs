@@ -39,7 +39,7 @@ internal sealed class EventPublisher<TContext>(TContext db, IOptions<MessagingOp
             Type = EventTypes.TypeOf<TEvent>(),
             Source = settings.Source,
             Subject = @event.Subject,
-            Time = clock.GetUtcNow(),
+            Time = TruncatedToMicroseconds(clock.GetUtcNow()),
             Data = JsonSerializer.SerializeToUtf8Bytes(@event, MessagingJson.Options),
             TraceParent = activity?.Id,
             TraceState = activity?.TraceStateString,
@@ -47,4 +47,8 @@ internal sealed class EventPublisher<TContext>(TContext db, IOptions<MessagingOp
         db.Set<OutboxMessage>().Add(message);
         return new PublishedEvent(message.Id.ToString(), message.Type, message.Source, message.Time);
     }
+
+    /// <summary>PostgreSQL keeps microseconds: the time handed back must be the one stored and published.</summary>
+    private static DateTimeOffset TruncatedToMicroseconds(DateTimeOffset time) =>
+        new(time.Ticks - time.Ticks % TimeSpan.TicksPerMicrosecond, time.Offset);
 }

@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using ShopChoreography.ServiceDefaults.Messaging.Consumers;
+using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+using ShopChoreography.Tests.Distributed;
+using ShopChoreography.Tests.Probing;
+
+namespace ShopChoreography.Tests.Messaging;
+
+[Collection(DistributedAppCollection.Name)]
+public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
+{
+    private static readonly ActivitySource Requests = new("ShopChoreography.Tests");
+    private readonly ActivityListener _tracing = Tracing.ListenToAll();
+
+    public void Dispose() => _tracing.Dispose();
+
+    [Fact]
+    public async Task A_rolled_back_transaction_publishes_nothing_and_a_committed_one_publishes_exactly_its_events_with_the_contract_headers()
+    {
+        var topic = fixture.CreateTopic("outbox");
+        await using var service = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), "probe-outbox", topic, consumes: false);
+        await service.StartAsync();
+        var key = Guid.NewGuid().ToString();
+
+        Activity? request;
+        List<PublishedEvent> committed;
+        using (request = Requests.StartActivity("POST /probes"))
+        {
+            await service.PublishAsync(commit: false, new ProbeEvent(key, 0));
+            committed = await service.PublishAsync(commit: true, new ProbeEvent(key, 1), new ProbeEvent(key, 2));
+        }
+
+        // One key, one partition: a published rolled-back event would come first.
+        var records = TopicReader.ReadUntil(await fixture.ConnectionStringAsync("kafka"), topic, read => read.Count >= 2);
+        Assert.Equal(committed.Select(e => e.Id), records.Select(r => r.Header("ce_id")));
+        for (var i = 0; i < records.Count; i++)
+        {
+            var record = records[i];
+            Assert.Equal(key, record.Message.Key);
+            Assert.Equal("1.0", record.Header("ce_specversion"));
+            Assert.Equal("/probe", record.Header("ce_source"));
+            Assert.Equal(ProbeEvent.Type, record.Header("ce_type"));
+            Assert.Equal(committed[i].Time, DateTimeOffset.Parse(record.Header("ce_time")!, System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(key, record.Header("ce_subject"));
+            Assert.Equal(key, record.Header("ce_partitionkey"));
+            Assert.Equal("application/json", record.Header("content-type"));
+            Assert.StartsWith($"00-{request!.TraceId}-", record.Header("ce_traceparent"));
+            var data = JsonNode.Parse(record.Message.Value)!;
+            Assert.Equal(key, data["key"]!.GetValue<string>());
+            Assert.Equal(i + 1, data["sequence"]!.GetValue<int>());
+        }
+    }
+
+    [Fact]
+    public async Task The_dispatcher_publishes_right_after_a_commit_without_waiting_for_its_poll_interval()
+    {
+        var topic = fixture.CreateTopic("outbox-notify");
+        var bootstrapServers = await fixture.ConnectionStringAsync("kafka");
+        await using var service = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture),
+            "probe-notify", topic, consumes: false, options => options.Outbox.PollInterval = TimeSpan.FromMinutes(10));
+        await service.StartAsync();
+        await service.PublishAsync(commit: true, new ProbeEvent("first", 1));
+        TopicReader.ReadUntil(bootstrapServers, topic, read => read.Count == 1); // the dispatcher is now idle, listening
+
+        await service.PublishAsync(commit: true, new ProbeEvent("second", 2));
+
+        var records = TopicReader.ReadUntil(bootstrapServers, topic, read => read.Count == 2, timeout: TimeSpan.FromSeconds(10));
+        Assert.Equal(["first", "second"], records.Select(r => r.Message.Key).Order());
+    }
+
+    [Fact]
+    public async Task An_event_published_again_after_a_crash_before_mark_as_sent_keeps_its_id_and_is_applied_once()
+    {
+        var topic = fixture.CreateTopic("outbox-crash");
+        var key = Guid.NewGuid().ToString();
+        await using var publisher = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), "probe-crash", topic, consumes: false);
+        await using var consumer = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), $"probe-crash-consumer-{key}", topic, consumes: true);
+        var original = Assert.Single(await publisher.PublishAsync(commit: true, new ProbeEvent(key, 1)));
+
+        // A dispatcher publishes the row, then "crashes" before marking it sent.
+        var dispatcher = publisher.Services.GetRequiredService<OutboxDispatcher<ProbeDbContext>>();
+        await using (var connection = await dispatcher.OpenConnectionAsync(CancellationToken.None))
+        {
+            var pending = await dispatcher.ReadPendingAsync(connection, CancellationToken.None);
+            Assert.Single(await dispatcher.PublishAsync(pending, CancellationToken.None));
+        }
+
+        await publisher.StartAsync(); // the restarted dispatcher finds the row unsent
+        var marker = Assert.Single(await publisher.PublishAsync(commit: true, new ProbeEvent(key, 2)));
+        await consumer.StartAsync();
+
+        var records = TopicReader.ReadUntil(await fixture.ConnectionStringAsync("kafka"), topic, read => read.Count == 3);
+        Assert.Equal([original.Id, original.Id, marker.Id], records.Select(r => r.Header("ce_id")));
+        var applied = await Poller.UntilAsync(consumer.AppliedAsync, rows => rows.Any(r => r.EventId == marker.Id), "the marker to be applied");
+        Assert.Equal([(original.Id, 1), (marker.Id, 2)], applied.Select(a => (a.EventId, a.Sequence)));
+    }
+}
+
+internal static class Tracing
+{
+    /// <summary>Samples every span of this process, as an exporter would, so trace context is created and carried.</summary>
+    public static ActivityListener ListenToAll()
+    {
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = _ => true,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
+    }
+}

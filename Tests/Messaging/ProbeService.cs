@@ -1,0 +1,142 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using ShopChoreography.ServiceDefaults.Messaging;
+using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+using ShopChoreography.Tests.Distributed;
+
+namespace ShopChoreography.Tests.Messaging;
+
+[CloudEventType(Type)]
+public sealed record ProbeEvent(string Key, int Sequence, string? Behaviour = null) : IIntegrationEvent
+{
+    public const string Type = "test.probe.v1";
+    public const string Reject = "reject";
+    public const string KeepTimingOut = "keep-timing-out";
+
+    string IIntegrationEvent.Subject => Key;
+}
+
+public sealed class AppliedEvent
+{
+    public long Id { get; init; }
+
+    public required string EventId { get; init; }
+
+    public required string Key { get; init; }
+
+    public int Sequence { get; init; }
+}
+
+public sealed class ProbeDbContext(DbContextOptions<ProbeDbContext> options) : DbContext(options)
+{
+    public DbSet<AppliedEvent> Applied => Set<AppliedEvent>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.AddMessagingTables();
+        modelBuilder.Entity<AppliedEvent>().ToTable("applied_events");
+    }
+}
+
+/// <summary>Records every probe it applies, in the order it applies them (the identity column).</summary>
+public sealed class RecordProbe(ProbeDbContext db) : IEventHandler<ProbeEvent>
+{
+    public Task HandleAsync(ProbeEvent probe, EventContext context, CancellationToken cancellationToken) => probe.Behaviour switch
+    {
+        ProbeEvent.Reject => throw new EventRejectedException("the probe asked to be rejected"),
+        ProbeEvent.KeepTimingOut => throw new TimeoutException("the probe keeps timing out"),
+        _ => Record(probe, context),
+    };
+
+    private Task Record(ProbeEvent probe, EventContext context)
+    {
+        db.Applied.Add(new AppliedEvent { EventId = context.Id, Key = probe.Key, Sequence = probe.Sequence });
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// A small service built on the messaging core, with its own database on the test PostgreSQL and the test's own
+/// topic on the mock cluster: the core exercised exactly as a real service uses it.
+/// </summary>
+public sealed class ProbeService : IAsyncDisposable
+{
+    private ProbeService(IHost host) => Host = host;
+
+    public IHost Host { get; }
+
+    public IServiceProvider Services => Host.Services;
+
+    public static async Task<string> CreateDatabaseAsync(DistributedAppFixture fixture)
+    {
+        var connectionString = await fixture.CreateDatabaseAsync("probe");
+        await using var db = new ProbeDbContext(new DbContextOptionsBuilder<ProbeDbContext>().UseNpgsql(connectionString).Options);
+        await db.Database.EnsureCreatedAsync();
+        return connectionString;
+    }
+
+    public static async Task<ProbeService> CreateAsync(DistributedAppFixture fixture, string database, string serviceName,
+        string topic, bool consumes, Action<MessagingOptions>? configure = null)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Configuration.AddInMemoryCollection([
+            new("ConnectionStrings:kafka", await fixture.ConnectionStringAsync("kafka")),
+            new("ConnectionStrings:probedb", database),
+            new("Aspire:Confluent:Kafka:Consumer:Config:fetch.wait.max.ms", "10"),
+        ]);
+        builder.AddNpgsqlDbContext<ProbeDbContext>("probedb", settings => settings.DisableRetry = true);
+        var messaging = builder.AddMessaging<ProbeDbContext>(serviceName)
+            .PublishTo(topic, source: "/probe")
+            .Configure(options =>
+            {
+                options.Consumer.RetryBaseDelay = TimeSpan.FromMilliseconds(10);
+                options.Consumer.MaxRetryAttempts = 2;
+                configure?.Invoke(options);
+            });
+        if (consumes)
+        {
+            messaging.Handle<ProbeEvent, RecordProbe>(topic);
+        }
+
+        return new ProbeService(builder.Build());
+    }
+
+    public Task StartAsync() => Host.StartAsync();
+
+    /// <summary>Writes the events to the outbox in one transaction, committed or rolled back.</summary>
+    public async Task<List<PublishedEvent>> PublishAsync(bool commit, params ProbeEvent[] events)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ProbeDbContext>();
+        var publisher = scope.ServiceProvider.GetRequiredService<IEventPublisher>();
+        await using var transaction = await db.Database.BeginTransactionAsync();
+        var published = events.Select(publisher.Publish).ToList();
+        await db.SaveChangesAsync();
+        if (commit)
+        {
+            await transaction.CommitAsync();
+        }
+        else
+        {
+            await transaction.RollbackAsync();
+        }
+
+        return published;
+    }
+
+    public async Task<List<AppliedEvent>> AppliedAsync()
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<ProbeDbContext>().Applied.OrderBy(a => a.Id).ToListAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Host.StopAsync();
+        Host.Dispose();
+    }
+}

@@ -1,0 +1,52 @@
+using Confluent.Kafka;
+
+namespace ShopChoreography.Tests.Messaging;
+
+/// <summary>Reads a topic from the beginning of every partition, outside any consumer group.</summary>
+public static class TopicReader
+{
+    public static List<ConsumeResult<string?, byte[]?>> ReadUntil(string bootstrapServers, string topic,
+        Func<IReadOnlyList<ConsumeResult<string?, byte[]?>>, bool> enough, TimeSpan? timeout = null)
+    {
+        using var consumer = new ConsumerBuilder<string?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = $"reader-{Guid.NewGuid():N}", // required by the client; never joined or committed
+            EnableAutoCommit = false,
+            FetchWaitMaxMs = 10,
+        }).Build();
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions;
+        consumer.Assign(partitions.Select(p => new TopicPartitionOffset(topic, p.PartitionId, Offset.Beginning)));
+
+        var records = new List<ConsumeResult<string?, byte[]?>>();
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!enough(records))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"'{topic}' did not hold what was expected within the deadline; read {records.Count} record(s).");
+            }
+
+            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { IsPartitionEOF: false } record)
+            {
+                records.Add(record);
+            }
+        }
+
+        return records;
+    }
+
+    public static long HighWatermark(string bootstrapServers, string topic, int partition)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = $"reader-{Guid.NewGuid():N}",
+        }).Build();
+        return consumer.QueryWatermarkOffsets(new TopicPartition(topic, partition), TimeSpan.FromSeconds(10)).High.Value;
+    }
+
+    public static string? Header(this ConsumeResult<string?, byte[]?> record, string name) =>
+        record.Message.Headers.TryGetLastBytes(name, out var value) ? System.Text.Encoding.UTF8.GetString(value) : null;
+}
