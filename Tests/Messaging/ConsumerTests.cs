@@ -1,0 +1,158 @@
+using System.Text;
+using CloudNative.CloudEvents;
+using CloudNative.CloudEvents.Extensions;
+using Confluent.Kafka;
+using Microsoft.Extensions.DependencyInjection;
+using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
+using ShopChoreography.ServiceDefaults.Messaging.Consumers;
+using ShopChoreography.Tests.Distributed;
+using ShopChoreography.Tests.Probing;
+
+namespace ShopChoreography.Tests.Messaging;
+
+[Collection(DistributedAppCollection.Name)]
+public sealed class ConsumerTests(DistributedAppFixture fixture)
+{
+    [Fact]
+    public async Task The_same_event_delivered_many_times_at_once_changes_state_once()
+    {
+        var topic = fixture.CreateTopic("inbox-concurrent");
+        await using var consumer = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), "probe-concurrent", topic, consumes: true);
+        var processor = consumer.Services.GetRequiredService<EventProcessor<ProbeDbContext>>();
+        var record = Record(topic, offset: 0, Probe("key-1", 1));
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => processor.ProcessAsync(record, CancellationToken.None))));
+        var later = await processor.ProcessAsync(record, CancellationToken.None);
+
+        Assert.Equal(1, outcomes.Count(outcome => outcome == ConsumeOutcome.Applied));
+        Assert.Equal(7, outcomes.Count(outcome => outcome == ConsumeOutcome.Duplicate));
+        Assert.Equal(ConsumeOutcome.Duplicate, later);
+        Assert.Equal([("key-1", 1)], (await consumer.AppliedAsync()).Select(a => (a.Key, a.Sequence)));
+    }
+
+    [Fact]
+    public async Task A_redelivered_copy_on_the_topic_is_skipped_by_the_inbox()
+    {
+        var topic = fixture.CreateTopic("inbox-redelivery", partitions: 1);
+        var key = Guid.NewGuid().ToString();
+        var original = Probe(key, 1);
+        var marker = Probe(key, 2);
+        await ProduceAsync(topic, KafkaCloudEventBinding.ToKafkaMessage(original), KafkaCloudEventBinding.ToKafkaMessage(original),
+            KafkaCloudEventBinding.ToKafkaMessage(marker));
+        await using var consumer = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), $"probe-redelivery-{key}", topic, consumes: true);
+
+        await consumer.StartAsync();
+
+        var applied = await Poller.UntilAsync(consumer.AppliedAsync, rows => rows.Any(r => r.EventId == marker.Id), "the marker to be applied");
+        Assert.Equal([(original.Id!, 1), (marker.Id!, 2)], applied.Select(a => (a.EventId, a.Sequence)));
+    }
+
+    [Fact]
+    public async Task Poison_records_of_every_kind_go_to_the_dead_letter_topic_and_the_partition_moves_on()
+    {
+        var topic = fixture.CreateTopic("poison", partitions: 1);
+        var service = $"probe-poison-{Guid.NewGuid():N}";
+        fixture.KafkaCluster.CreateTopic($"{service}.dlq", partitions: 1, replicationFactor: 3);
+        var valid = KafkaCloudEventBinding.ToKafkaMessage(Probe("k", 1));
+        (Message<string?, byte[]?> Record, string Reason)[] poison =
+        [
+            (new() { Key = "k", Value = "hello"u8.ToArray(), Headers = [] }, "no ce_specversion header"),
+            (WithHeader(valid, "ce_specversion", "0.9"), "unsupported specversion '0.9'"),
+            (WithHeader(valid, "ce_time", "yesterday"), "header 'ce_time' has an invalid value 'yesterday'"),
+            (Without(valid, "ce_id"), "missing required attribute(s): id"),
+            (WithValue(valid, "not json"), "is not a valid ProbeEvent"),
+            (WithValue(valid, """{"sequence": 1}"""), "is not a valid ProbeEvent"),
+            (KafkaCloudEventBinding.ToKafkaMessage(Probe("k", 1, ProbeEvent.Reject)), "the probe asked to be rejected"),
+            (KafkaCloudEventBinding.ToKafkaMessage(Probe("k", 1, ProbeEvent.KeepTimingOut)), "still failing after 3 attempts"),
+            (new() { Key = "k", Value = "{ not json"u8.ToArray(), Headers = new() { { "content-type", "application/cloudevents+json"u8.ToArray() } } },
+                "structured mode value cannot be decoded"),
+        ];
+        var unhandledType = Probe("k", 1);
+        unhandledType.Type = "test.not-handled-here.v1";
+        var marker = Probe("k", 2);
+        await ProduceAsync(topic, [.. poison.Select(p => p.Record), KafkaCloudEventBinding.ToKafkaMessage(unhandledType), KafkaCloudEventBinding.ToKafkaMessage(marker)]);
+        await using var consumer = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), service, topic, consumes: true);
+
+        await consumer.StartAsync();
+
+        var applied = await Poller.UntilAsync(consumer.AppliedAsync, rows => rows.Any(r => r.EventId == marker.Id), "the record after the poison to be applied");
+        Assert.Equal([marker.Id], applied.Select(a => a.EventId));
+        var bootstrapServers = await fixture.ConnectionStringAsync("kafka");
+        var deadLetters = TopicReader.ReadUntil(bootstrapServers, $"{service}.dlq", read => read.Count == poison.Length);
+        Assert.Equal(poison.Length, TopicReader.HighWatermark(bootstrapServers, $"{service}.dlq", 0)); // the unhandled type is skipped, not dead-lettered
+        for (var offset = 0; offset < poison.Length; offset++)
+        {
+            var deadLetter = deadLetters[offset];
+            Assert.Contains(poison[offset].Reason, deadLetter.Header(DeadLetterHeaders.Reason));
+            Assert.Equal(topic, deadLetter.Header(DeadLetterHeaders.OriginalTopic));
+            Assert.Equal("0", deadLetter.Header(DeadLetterHeaders.OriginalPartition));
+            Assert.Equal($"{offset}", deadLetter.Header(DeadLetterHeaders.OriginalOffset));
+            Assert.Equal(service, deadLetter.Header(DeadLetterHeaders.Consumer));
+            Assert.False(string.IsNullOrEmpty(deadLetter.Header(DeadLetterHeaders.ExceptionType)));
+            Assert.Equal(poison[offset].Record.Key, deadLetter.Message.Key);
+            Assert.Equal(poison[offset].Record.Value, deadLetter.Message.Value);
+            foreach (var header in poison[offset].Record.Headers)
+            {
+                Assert.Equal(Encoding.UTF8.GetString(header.GetValueBytes()), deadLetter.Header(header.Key));
+            }
+        }
+    }
+
+    private static CloudEvent Probe(string key, int sequence, string? behaviour = null)
+    {
+        var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0, KafkaCloudEventBinding.ExtensionAttributes)
+        {
+            Id = Guid.NewGuid().ToString(),
+            Source = new Uri("/probe", UriKind.Relative),
+            Type = ProbeEvent.Type,
+            Time = DateTimeOffset.UtcNow,
+            Subject = key,
+            DataContentType = "application/json",
+            Data = Encoding.UTF8.GetBytes($$"""{"key":"{{key}}","sequence":{{sequence}},"behaviour":{{(behaviour is null ? "null" : $"\"{behaviour}\"")}}}"""),
+        };
+        cloudEvent.SetPartitionKey(key);
+        return cloudEvent;
+    }
+
+    private static ConsumeResult<string?, byte[]?> Record(string topic, long offset, CloudEvent cloudEvent) => new()
+    {
+        Topic = topic,
+        Partition = 0,
+        Offset = offset,
+        Message = KafkaCloudEventBinding.ToKafkaMessage(cloudEvent),
+    };
+
+    private static Message<string?, byte[]?> WithHeader(Message<string?, byte[]?> message, string name, string value)
+    {
+        var copy = Without(message, name);
+        copy.Headers.Add(name, Encoding.UTF8.GetBytes(value));
+        return copy;
+    }
+
+    private static Message<string?, byte[]?> Without(Message<string?, byte[]?> message, string name)
+    {
+        var headers = new Headers();
+        foreach (var header in message.Headers.Where(h => h.Key != name))
+        {
+            headers.Add(header.Key, header.GetValueBytes());
+        }
+
+        return new() { Key = message.Key, Value = message.Value, Headers = headers };
+    }
+
+    private static Message<string?, byte[]?> WithValue(Message<string?, byte[]?> message, string value) =>
+        new() { Key = message.Key, Value = Encoding.UTF8.GetBytes(value), Headers = Without(message, "none").Headers };
+
+    private async Task ProduceAsync(string topic, params Message<string?, byte[]?>[] messages)
+    {
+        using var producer = new ProducerBuilder<string?, byte[]?>(new ProducerConfig
+        {
+            BootstrapServers = await fixture.ConnectionStringAsync("kafka"),
+            EnableIdempotence = true,
+        }).Build();
+        foreach (var message in messages)
+        {
+            await producer.ProduceAsync(topic, message);
+        }
+    }
+}
