@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -25,19 +27,19 @@ public static class ServiceDatabaseExtensions
 }
 
 /// <summary>
-/// Applies pending migrations at start. EF Core holds a database-wide migration lock while it migrates, so two
-/// replicas starting together apply each migration once; the one step outside that lock, creating a missing
-/// database, can collide between replicas, and the loser simply retries and finds the database there.
+/// Applies pending migrations at start, safely when several replicas start at once: the first to arrive creates
+/// a missing database (the others see it exists), then each migrates under a PostgreSQL advisory lock on that
+/// database, so one applies the pending migrations and the others find nothing left to do.
 /// </summary>
 internal sealed class DatabaseMigrator<TContext>(IServiceProvider services, ILogger<DatabaseMigrator<TContext>> logger) : IHostedService
     where TContext : DbContext
 {
+    private const string MigrationLock = "hashtext('shop_schema_migration')";
+
     private static readonly ResiliencePipeline Retry = new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
-            ShouldHandle = new PredicateBuilder()
-                .Handle<PostgresException>(ex => ex.SqlState is PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.UniqueViolation)
-                .Handle<NpgsqlException>(ex => ex.IsTransient),
+            ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(ex => ex.IsTransient),
             MaxRetryAttempts = 5,
             Delay = TimeSpan.FromMilliseconds(500),
             BackoffType = DelayBackoffType.Exponential,
@@ -49,9 +51,47 @@ internal sealed class DatabaseMigrator<TContext>(IServiceProvider services, ILog
     {
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<TContext>();
-        await Retry.ExecuteAsync(async token => await db.Database.MigrateAsync(token), cancellationToken);
+        await Retry.ExecuteAsync(async token =>
+        {
+            await CreateDatabaseIfMissingAsync(db, token);
+            await using var connection = new NpgsqlConnection(db.Database.GetConnectionString());
+            await connection.OpenAsync(token);
+            await ExecuteAsync(connection, $"SELECT pg_advisory_lock({MigrationLock})", token);
+            try
+            {
+                await db.Database.MigrateAsync(token);
+            }
+            finally
+            {
+                await ExecuteAsync(connection, $"SELECT pg_advisory_unlock({MigrationLock})", CancellationToken.None);
+            }
+        }, cancellationToken);
         logger.LogInformation("Database schema of {Context} is up to date", typeof(TContext).Name);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static async Task CreateDatabaseIfMissingAsync(TContext db, CancellationToken cancellationToken)
+    {
+        var creator = db.GetService<IRelationalDatabaseCreator>();
+        if (await creator.ExistsAsync(cancellationToken))
+        {
+            return;
+        }
+
+        try
+        {
+            await creator.CreateAsync(cancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.UniqueViolation)
+        {
+            // Another replica created it first.
+        }
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 }

@@ -20,7 +20,7 @@ public sealed class InfrastructureModeTests
     }
 
     [Fact]
-    public async Task Local_mode_tunes_consumers_for_the_mock_broker()
+    public async Task Local_mode_tunes_consumers_for_the_mock_broker_fetch_and_group_coordinator()
     {
         await using var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(["Infrastructure:Mode=local"]);
         var orders = appHost.Resources.Single(r => r.Name == "orders");
@@ -28,6 +28,8 @@ public sealed class InfrastructureModeTests
         var environment = await orders.PublishedEnvironmentAsync();
 
         Assert.Equal("10", environment["Aspire__Confluent__Kafka__Consumer__Config__fetch.wait.max.ms"]);
+        Assert.Equal("6000", environment["Aspire__Confluent__Kafka__Consumer__Config__session.timeout.ms"]);
+        Assert.Equal("1000", environment["Aspire__Confluent__Kafka__Consumer__Config__heartbeat.interval.ms"]);
     }
 
     [Fact]

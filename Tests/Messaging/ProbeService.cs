@@ -87,6 +87,9 @@ public sealed class ProbeService : IAsyncDisposable
             new("ConnectionStrings:kafka", await fixture.ConnectionStringAsync("kafka")),
             new("ConnectionStrings:probedb", database),
             new("Aspire:Confluent:Kafka:Consumer:Config:fetch.wait.max.ms", "10"),
+            // The mock's group coordinator only moves on from a member that misses a rebalance after its session times out.
+            new("Aspire:Confluent:Kafka:Consumer:Config:session.timeout.ms", "6000"),
+            new("Aspire:Confluent:Kafka:Consumer:Config:heartbeat.interval.ms", "1000"),
         ]);
         builder.AddNpgsqlDbContext<ProbeDbContext>("probedb", settings => settings.DisableRetry = true);
         var messaging = builder.AddMessaging<ProbeDbContext>(serviceName)

@@ -13,10 +13,17 @@ public static class KafkaBuilderExtensions
     private const int MockReplicationFactor = 3;
 
     /// <summary>
-    /// The mock broker answers a fetch only when fetch.wait.max.ms expires (500 ms by default), which would add
-    /// a quarter of a second to every hop; real brokers answer as soon as data arrives, so this is local-mode only.
+    /// Consumer settings for the mock broker only. It answers a fetch only when fetch.wait.max.ms expires (500 ms
+    /// by default), which would add a quarter of a second to every hop, where real brokers answer as soon as data
+    /// arrives. And its group coordinator moves on from a member that misses a rebalance only once that member's
+    /// session times out (45 s by default), so a replica joining would stall the group that long.
     /// </summary>
-    private const string MockConsumerFetchWaitMs = "10";
+    private static readonly Dictionary<string, string> MockConsumerConfig = new()
+    {
+        ["fetch.wait.max.ms"] = "10",
+        ["session.timeout.ms"] = "6000",
+        ["heartbeat.interval.ms"] = "1000",
+    };
 
     public static IResourceBuilder<IResourceWithConnectionString> AddKafka(
         this IDistributedApplicationBuilder builder, string name, InfrastructureMode mode) =>
@@ -33,7 +40,10 @@ public static class KafkaBuilderExtensions
         service.WithReference(kafka).WaitFor(kafka);
         if (kafka.Resource is KafkaMockResource)
         {
-            service.WithEnvironment("Aspire__Confluent__Kafka__Consumer__Config__fetch.wait.max.ms", MockConsumerFetchWaitMs);
+            foreach (var (key, value) in MockConsumerConfig)
+            {
+                service.WithEnvironment($"Aspire__Confluent__Kafka__Consumer__Config__{key}", value);
+            }
         }
 
         return service;

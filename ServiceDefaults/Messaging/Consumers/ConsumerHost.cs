@@ -30,6 +30,7 @@ internal sealed class ConsumerHost<TContext>(
     private readonly HashSet<TopicPartition> _paused = [];
     private readonly int _maxInFlight = options.Value.Consumer.MaxInFlightPerPartition;
     private IConsumer<string?, byte[]?>? _consumer;
+    private volatile TopicPartition[] _assignment = [];
     private CancellationToken _stopping;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -80,19 +81,27 @@ internal sealed class ConsumerHost<TContext>(
         }
     }
 
+    /// <summary>The partitions this member owns now.</summary>
+    public IReadOnlyList<TopicPartition> Assignment => _assignment;
+
     /// <summary>Called by librdkafka inside Consume when the group gives this member partitions.</summary>
     internal void OnAssigned(IEnumerable<TopicPartition> partitions)
     {
+        partitions = partitions.ToList();
+        logger.LogInformation("Assigned {Partitions}", string.Join(", ", partitions));
         foreach (var partition in partitions)
         {
             _workers[partition] = new PartitionWorker(this, partition);
         }
+
+        _assignment = [.. _workers.Keys];
     }
 
     /// <summary>Called inside Consume before partitions move to another member: finish, store and commit first.</summary>
     internal void OnRevoked(IEnumerable<TopicPartition> partitions, bool lost)
     {
         var revoked = partitions.ToList();
+        logger.LogInformation("{Change} {Partitions}", lost ? "Lost" : "Revoked", string.Join(", ", revoked));
         StopWorkers(revoked);
         if (!lost && _consumer is not null)
         {
@@ -113,6 +122,8 @@ internal sealed class ConsumerHost<TContext>(
             _workers.Remove(partition);
             _paused.Remove(partition);
         }
+
+        _assignment = [.. _workers.Keys];
     }
 
     private void ApplyBackPressure(IConsumer<string?, byte[]?> consumer)

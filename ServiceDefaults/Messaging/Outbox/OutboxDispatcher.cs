@@ -136,7 +136,8 @@ internal sealed class OutboxDispatcher<TContext>(
         {
             await using var scope = services.CreateAsyncScope();
             var connectionString = scope.ServiceProvider.GetRequiredService<TContext>().Database.GetConnectionString();
-            _dataSource = NpgsqlDataSource.Create(connectionString!);
+            // Unpooled: closing the connection ends the session, which releases the dispatcher lock at once.
+            _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false });
         }
 
         return await _dataSource.OpenConnectionAsync(cancellationToken);
