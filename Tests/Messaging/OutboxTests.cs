@@ -54,6 +54,25 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task A_handler_continues_the_trace_of_the_request_that_wrote_the_outbox_row()
+    {
+        var topic = fixture.CreateTopic("trace");
+        await using var service = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture),
+            $"probe-trace-{Guid.NewGuid():N}", topic, consumes: true);
+        await service.StartAsync();
+
+        ActivityTraceId requestTrace;
+        using (var request = Requests.StartActivity("POST /probes"))
+        {
+            requestTrace = request!.TraceId;
+            await service.PublishAsync(commit: true, new ProbeEvent("traced", 1));
+        }
+
+        var applied = await Poller.UntilAsync(service.AppliedAsync, rows => rows.Count == 1, "the event to be applied");
+        Assert.Equal(requestTrace.ToString(), applied[0].TraceId);
+    }
+
+    [Fact]
     public async Task The_dispatcher_publishes_right_after_a_commit_without_waiting_for_its_poll_interval()
     {
         var topic = fixture.CreateTopic("outbox-notify");

@@ -28,6 +28,9 @@ public sealed class AppliedEvent
     public required string Key { get; init; }
 
     public int Sequence { get; init; }
+
+    /// <summary>The trace the handler ran in.</summary>
+    public string? TraceId { get; init; }
 }
 
 public sealed class ProbeDbContext(DbContextOptions<ProbeDbContext> options) : DbContext(options)
@@ -53,7 +56,13 @@ public sealed class RecordProbe(ProbeDbContext db) : IEventHandler<ProbeEvent>
 
     private Task Record(ProbeEvent probe, EventContext context)
     {
-        db.Applied.Add(new AppliedEvent { EventId = context.Id, Key = probe.Key, Sequence = probe.Sequence });
+        db.Applied.Add(new AppliedEvent
+        {
+            EventId = context.Id,
+            Key = probe.Key,
+            Sequence = probe.Sequence,
+            TraceId = System.Diagnostics.Activity.Current?.TraceId.ToString(),
+        });
         return Task.CompletedTask;
     }
 }
