@@ -73,6 +73,63 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task A_transaction_that_commits_after_a_later_numbered_one_is_still_published()
+    {
+        var topic = fixture.CreateTopic("outbox-late-commit");
+        var bootstrapServers = await fixture.ConnectionStringAsync("kafka");
+        await using var service = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), "probe-late", topic, consumes: false);
+        await service.StartAsync();
+
+        await using var slowScope = service.Services.CreateAsyncScope();
+        var slowDb = slowScope.ServiceProvider.GetRequiredService<ProbeDbContext>();
+        await using var slow = await slowDb.Database.BeginTransactionAsync();
+        var early = slowScope.ServiceProvider.GetRequiredService<IEventPublisher>().Publish(new ProbeEvent("early-sequence", 1));
+        await slowDb.SaveChangesAsync(); // takes the lower sequence number, not committed yet
+        var late = Assert.Single(await service.PublishAsync(commit: true, new ProbeEvent("later-sequence", 2)));
+        TopicReader.ReadUntil(bootstrapServers, topic, read => read.Any(r => r.Header("ce_id") == late.Id));
+
+        await slow.CommitAsync();
+
+        var records = TopicReader.ReadUntil(bootstrapServers, topic, read => read.Count == 2);
+        Assert.Equal(new[] { early.Id, late.Id }.Order(), records.Select(r => r.Header("ce_id")).Order());
+    }
+
+    [Fact]
+    public async Task Sent_outbox_rows_and_inbox_records_past_their_retention_are_deleted()
+    {
+        var topic = fixture.CreateTopic("retention");
+        var database = await ProbeService.CreateDatabaseAsync(fixture);
+        await using var service = await ProbeService.CreateAsync(fixture, database, $"probe-retention-{Guid.NewGuid():N}", topic, consumes: true,
+            options =>
+            {
+                options.Outbox.SentRetention = TimeSpan.Zero;
+                options.Inbox.Retention = TimeSpan.Zero;
+                options.Inbox.CleanupInterval = TimeSpan.FromDays(1); // only the explicit run below
+            });
+        await service.StartAsync();
+        await service.PublishAsync(commit: true, new ProbeEvent("kept-state", 1));
+        await Poller.UntilAsync(service.AppliedAsync, rows => rows.Count == 1, "the event to be applied");
+        Assert.Equal((1, 1), await CountAsync(database));
+
+        await service.Services.GetRequiredService<ShopChoreography.ServiceDefaults.Messaging.MessagingRetention<ProbeDbContext>>()
+            .DeleteExpiredAsync(CancellationToken.None);
+
+        Assert.Equal((0, 0), await CountAsync(database));
+        Assert.Single(await service.AppliedAsync());
+    }
+
+    private static async Task<(long Outbox, long Inbox)> CountAsync(string database)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var query = new Npgsql.NpgsqlCommand(
+            "SELECT (SELECT count(*) FROM outbox_messages), (SELECT count(*) FROM inbox_messages)", connection);
+        await using var reader = await query.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    [Fact]
     public async Task The_dispatcher_publishes_right_after_a_commit_without_waiting_for_its_poll_interval()
     {
         var topic = fixture.CreateTopic("outbox-notify");
