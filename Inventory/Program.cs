@@ -1,14 +1,13 @@
-using ShopChoreography.Inventory.Data;
+using ShopChoreography.Inventory;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddServiceDatabase<InventoryDbContext>("inventorydb");
-builder.AddMessaging<InventoryDbContext>("inventory")
-    .PublishTo("inventory.events", source: "/inventory");
+builder.AddInventory();
 
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.MapInventoryApi();
 
 app.Run();

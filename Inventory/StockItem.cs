@@ -15,11 +15,12 @@ public enum ReservationStatus
     Rejected,
 }
 
+/// <summary>The outcome of reserving an order's lines: all of them, or none.</summary>
 public sealed class Reservation
 {
     public Guid OrderId { get; init; }
 
-    public ReservationStatus Status { get; set; }
+    public ReservationStatus Status { get; init; }
 
     public List<ReservationLine> Lines { get; init; } = [];
 }

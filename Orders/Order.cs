@@ -1,3 +1,5 @@
+using ShopChoreography.Contracts;
+
 namespace ShopChoreography.Orders;
 
 public enum OrderStatus
@@ -8,21 +10,77 @@ public enum OrderStatus
     Cancelled,
 }
 
+/// <summary>
+/// An order and its place in the saga. Events of one order arrive on different topics, so they can arrive in any
+/// order: a transition only ever moves forward, and an event that comes after the order is settled changes nothing.
+/// </summary>
 public sealed class Order
 {
     public Guid Id { get; init; }
 
     public required string CustomerId { get; init; }
 
-    public OrderStatus Status { get; set; } = OrderStatus.Pending;
+    public OrderStatus Status { get; private set; } = OrderStatus.Pending;
 
     public decimal Total { get; init; }
 
-    public string? CancellationReason { get; set; }
+    public string? CancellationReason { get; private set; }
 
     public DateTimeOffset CreatedAt { get; init; }
 
     public List<OrderLine> Lines { get; init; } = [];
+
+    /// <summary>PostgreSQL's row version: two handlers updating one order at once conflict, and the later retries.</summary>
+    public uint Version { get; private set; }
+
+    public bool IsSettled => Status is OrderStatus.Completed or OrderStatus.Cancelled;
+
+    public void MarkPaid()
+    {
+        if (Status == OrderStatus.Pending)
+        {
+            Status = OrderStatus.Paid;
+        }
+    }
+
+    /// <summary>True when this call completed the order.</summary>
+    public bool Complete()
+    {
+        if (IsSettled)
+        {
+            return false;
+        }
+
+        Status = OrderStatus.Completed;
+        return true;
+    }
+
+    /// <summary>True when this call cancelled the order.</summary>
+    public bool Cancel(string reason)
+    {
+        if (IsSettled)
+        {
+            return false;
+        }
+
+        Status = OrderStatus.Cancelled;
+        CancellationReason = reason;
+        return true;
+    }
 }
 
-public sealed record OrderLine(string Sku, int Quantity, decimal UnitPrice);
+/// <summary>An event that touched an order, published or consumed by Orders: the append-only story of the order.</summary>
+public sealed class OrderHistoryEntry
+{
+    public long Sequence { get; init; }
+
+    public Guid OrderId { get; init; }
+
+    public required string EventId { get; init; }
+
+    public required string Type { get; init; }
+
+    public required string Source { get; init; }
+
+    public DateTimeOffset Time { get; init; }
+}

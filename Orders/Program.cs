@@ -1,14 +1,13 @@
-using ShopChoreography.Orders.Data;
+using ShopChoreography.Orders;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddServiceDatabase<OrdersDbContext>("ordersdb");
-builder.AddMessaging<OrdersDbContext>("orders")
-    .PublishTo("orders.events", source: "/orders");
+builder.AddOrders();
 
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.MapOrdersApi();
 
 app.Run();

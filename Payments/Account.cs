@@ -14,6 +14,7 @@ public enum PaymentStatus
     Refunded,
 }
 
+/// <summary>The one payment of an order: charged at most once, refunded at most once.</summary>
 public sealed class Payment
 {
     public Guid OrderId { get; init; }
@@ -23,4 +24,6 @@ public sealed class Payment
     public PaymentStatus Status { get; set; }
 
     public decimal Amount { get; init; }
+
+    public string? FailureReason { get; init; }
 }

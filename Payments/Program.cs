@@ -1,14 +1,13 @@
-using ShopChoreography.Payments.Data;
+using ShopChoreography.Payments;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddServiceDatabase<PaymentsDbContext>("paymentsdb");
-builder.AddMessaging<PaymentsDbContext>("payments")
-    .PublishTo("payments.events", source: "/payments");
+builder.AddPayments();
 
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.MapPaymentsApi();
 
 app.Run();

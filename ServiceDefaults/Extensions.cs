@@ -24,6 +24,7 @@ public static class Extensions
     {
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
+        builder.Services.AddProblemDetails();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
@@ -75,9 +76,12 @@ public static class Extensions
     /// <summary>
     /// <c>/health</c>: ready, every check passes (the database and Kafka included).
     /// <c>/alive</c>: the process answers. Both are mapped in every environment: container hosts probe them.
+    /// Every error response, an unhandled exception's included, is an RFC 9457 problem details body.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
         app.MapHealthChecks(HealthEndpointPath);
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {

@@ -14,9 +14,11 @@ public sealed class InventoryDbContext(DbContextOptions<InventoryDbContext> opti
         modelBuilder.AddMessagingTables();
         modelBuilder.Entity<StockItem>(item =>
         {
-            item.ToTable("stock");
+            item.ToTable("stock", t => t.HasCheckConstraint("ck_stock_not_negative", "available >= 0 AND reserved >= 0"));
             item.HasKey(i => i.Sku);
-            item.Property(i => i.Sku).HasMaxLength(64);
+            item.Property(i => i.Sku).HasColumnName("sku").HasMaxLength(64);
+            item.Property(i => i.Available).HasColumnName("available");
+            item.Property(i => i.Reserved).HasColumnName("reserved");
         });
         modelBuilder.Entity<Reservation>(reservation =>
         {

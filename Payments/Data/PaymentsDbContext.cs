@@ -16,8 +16,9 @@ public sealed class PaymentsDbContext(DbContextOptions<PaymentsDbContext> option
         {
             account.ToTable("accounts");
             account.HasKey(a => a.CustomerId);
-            account.Property(a => a.CustomerId).HasMaxLength(64);
-            account.Property(a => a.Balance).HasPrecision(18, 2);
+            account.Property(a => a.CustomerId).HasColumnName("customer_id").HasMaxLength(64);
+            account.Property(a => a.Balance).HasColumnName("balance").HasPrecision(18, 2);
+            account.ToTable(t => t.HasCheckConstraint("ck_accounts_balance_not_negative", "balance >= 0"));
         });
         modelBuilder.Entity<Payment>(payment =>
         {
@@ -26,6 +27,7 @@ public sealed class PaymentsDbContext(DbContextOptions<PaymentsDbContext> option
             payment.Property(p => p.CustomerId).HasMaxLength(64);
             payment.Property(p => p.Status).HasConversion<string>().HasMaxLength(16);
             payment.Property(p => p.Amount).HasPrecision(18, 2);
+            payment.Property(p => p.FailureReason).HasMaxLength(64);
         });
     }
 }

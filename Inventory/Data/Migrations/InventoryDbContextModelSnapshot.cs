@@ -42,17 +42,23 @@ namespace Inventory.Data.Migrations
                 {
                     b.Property<string>("Sku")
                         .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("sku");
 
                     b.Property<int>("Available")
-                        .HasColumnType("integer");
+                        .HasColumnType("integer")
+                        .HasColumnName("available");
 
                     b.Property<int>("Reserved")
-                        .HasColumnType("integer");
+                        .HasColumnType("integer")
+                        .HasColumnName("reserved");
 
                     b.HasKey("Sku");
 
-                    b.ToTable("stock", (string)null);
+                    b.ToTable("stock", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_stock_not_negative", "available >= 0 AND reserved >= 0");
+                        });
                 });
 
             modelBuilder.Entity("ShopChoreography.ServiceDefaults.Messaging.Inbox.InboxMessage", b =>

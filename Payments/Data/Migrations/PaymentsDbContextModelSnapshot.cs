@@ -26,15 +26,20 @@ namespace Payments.Data.Migrations
                 {
                     b.Property<string>("CustomerId")
                         .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("customer_id");
 
                     b.Property<decimal>("Balance")
                         .HasPrecision(18, 2)
-                        .HasColumnType("numeric(18,2)");
+                        .HasColumnType("numeric(18,2)")
+                        .HasColumnName("balance");
 
                     b.HasKey("CustomerId");
 
-                    b.ToTable("accounts", (string)null);
+                    b.ToTable("accounts", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_accounts_balance_not_negative", "balance >= 0");
+                        });
                 });
 
             modelBuilder.Entity("ShopChoreography.Payments.Payment", b =>
@@ -49,6 +54,10 @@ namespace Payments.Data.Migrations
 
                     b.Property<string>("CustomerId")
                         .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("FailureReason")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 

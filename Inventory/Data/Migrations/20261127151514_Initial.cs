@@ -4,10 +4,10 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace Payments.Data.Migrations
+namespace Inventory.Data.Migrations
 {
     /// <inheritdoc />
-    public partial class Messaging : Migration
+    public partial class Initial : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -50,6 +50,53 @@ namespace Payments.Data.Migrations
                     table.PrimaryKey("PK_outbox_messages", x => x.sequence);
                 });
 
+            migrationBuilder.CreateTable(
+                name: "reservations",
+                columns: table => new
+                {
+                    OrderId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Status = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_reservations", x => x.OrderId);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "stock",
+                columns: table => new
+                {
+                    sku = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    available = table.Column<int>(type: "integer", nullable: false),
+                    reserved = table.Column<int>(type: "integer", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_stock", x => x.sku);
+                    table.CheckConstraint("ck_stock_not_negative", "available >= 0 AND reserved >= 0");
+                });
+
+            migrationBuilder.CreateTable(
+                name: "reservation_lines",
+                columns: table => new
+                {
+                    ReservationOrderId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Id = table.Column<int>(type: "integer", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    Sku = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    Quantity = table.Column<int>(type: "integer", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_reservation_lines", x => new { x.ReservationOrderId, x.Id });
+                    table.ForeignKey(
+                        name: "FK_reservation_lines_reservations_ReservationOrderId",
+                        column: x => x.ReservationOrderId,
+                        principalTable: "reservations",
+                        principalColumn: "OrderId",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
             migrationBuilder.CreateIndex(
                 name: "IX_inbox_messages_received_at",
                 table: "inbox_messages",
@@ -82,6 +129,15 @@ namespace Payments.Data.Migrations
 
             migrationBuilder.DropTable(
                 name: "outbox_messages");
+
+            migrationBuilder.DropTable(
+                name: "reservation_lines");
+
+            migrationBuilder.DropTable(
+                name: "stock");
+
+            migrationBuilder.DropTable(
+                name: "reservations");
         }
     }
 }

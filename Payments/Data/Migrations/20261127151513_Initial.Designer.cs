@@ -5,15 +5,15 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
-using ShopChoreography.Orders.Data;
+using ShopChoreography.Payments.Data;
 
 #nullable disable
 
-namespace Orders.Data.Migrations
+namespace Payments.Data.Migrations
 {
-    [DbContext(typeof(OrdersDbContext))]
-    [Migration("20261127144646_Messaging")]
-    partial class Messaging
+    [DbContext(typeof(PaymentsDbContext))]
+    [Migration("20261127151513_Initial")]
+    partial class Initial
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -25,21 +25,42 @@ namespace Orders.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
-            modelBuilder.Entity("ShopChoreography.Orders.Order", b =>
+            modelBuilder.Entity("ShopChoreography.Payments.Account", b =>
                 {
-                    b.Property<Guid>("Id")
+                    b.Property<string>("CustomerId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("customer_id");
+
+                    b.Property<decimal>("Balance")
+                        .HasPrecision(18, 2)
+                        .HasColumnType("numeric(18,2)")
+                        .HasColumnName("balance");
+
+                    b.HasKey("CustomerId");
+
+                    b.ToTable("accounts", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_accounts_balance_not_negative", "balance >= 0");
+                        });
+                });
+
+            modelBuilder.Entity("ShopChoreography.Payments.Payment", b =>
+                {
+                    b.Property<Guid>("OrderId")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid");
 
-                    b.Property<string>("CancellationReason")
-                        .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
-
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone");
+                    b.Property<decimal>("Amount")
+                        .HasPrecision(18, 2)
+                        .HasColumnType("numeric(18,2)");
 
                     b.Property<string>("CustomerId")
                         .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("FailureReason")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
@@ -48,13 +69,9 @@ namespace Orders.Data.Migrations
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
 
-                    b.Property<decimal>("Total")
-                        .HasPrecision(18, 2)
-                        .HasColumnType("numeric(18,2)");
+                    b.HasKey("OrderId");
 
-                    b.HasKey("Id");
-
-                    b.ToTable("orders", (string)null);
+                    b.ToTable("payments", (string)null);
                 });
 
             modelBuilder.Entity("ShopChoreography.ServiceDefaults.Messaging.Inbox.InboxMessage", b =>
@@ -171,42 +188,6 @@ namespace Orders.Data.Migrations
                         .HasFilter("sent_at IS NULL");
 
                     b.ToTable("outbox_messages", (string)null);
-                });
-
-            modelBuilder.Entity("ShopChoreography.Orders.Order", b =>
-                {
-                    b.OwnsMany("ShopChoreography.Orders.OrderLine", "Lines", b1 =>
-                        {
-                            b1.Property<Guid>("OrderId")
-                                .HasColumnType("uuid");
-
-                            b1.Property<int>("Id")
-                                .ValueGeneratedOnAdd()
-                                .HasColumnType("integer");
-
-                            NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b1.Property<int>("Id"));
-
-                            b1.Property<int>("Quantity")
-                                .HasColumnType("integer");
-
-                            b1.Property<string>("Sku")
-                                .IsRequired()
-                                .HasMaxLength(64)
-                                .HasColumnType("character varying(64)");
-
-                            b1.Property<decimal>("UnitPrice")
-                                .HasPrecision(18, 2)
-                                .HasColumnType("numeric(18,2)");
-
-                            b1.HasKey("OrderId", "Id");
-
-                            b1.ToTable("order_lines", (string)null);
-
-                            b1.WithOwner()
-                                .HasForeignKey("OrderId");
-                        });
-
-                    b.Navigation("Lines");
                 });
 #pragma warning restore 612, 618
         }

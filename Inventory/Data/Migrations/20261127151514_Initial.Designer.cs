@@ -12,8 +12,8 @@ using ShopChoreography.Inventory.Data;
 namespace Inventory.Data.Migrations
 {
     [DbContext(typeof(InventoryDbContext))]
-    [Migration("20261127144649_Messaging")]
-    partial class Messaging
+    [Migration("20261127151514_Initial")]
+    partial class Initial
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -45,17 +45,23 @@ namespace Inventory.Data.Migrations
                 {
                     b.Property<string>("Sku")
                         .HasMaxLength(64)
-                        .HasColumnType("character varying(64)");
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("sku");
 
                     b.Property<int>("Available")
-                        .HasColumnType("integer");
+                        .HasColumnType("integer")
+                        .HasColumnName("available");
 
                     b.Property<int>("Reserved")
-                        .HasColumnType("integer");
+                        .HasColumnType("integer")
+                        .HasColumnName("reserved");
 
                     b.HasKey("Sku");
 
-                    b.ToTable("stock", (string)null);
+                    b.ToTable("stock", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_stock_not_negative", "available >= 0 AND reserved >= 0");
+                        });
                 });
 
             modelBuilder.Entity("ShopChoreography.ServiceDefaults.Messaging.Inbox.InboxMessage", b =>

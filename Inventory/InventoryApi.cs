@@ -1,0 +1,25 @@
+using ShopChoreography.Contracts;
+using ShopChoreography.Inventory.Data;
+using ShopChoreography.Inventory.Features;
+
+namespace ShopChoreography.Inventory;
+
+public static class InventoryApi
+{
+    public static IHostApplicationBuilder AddInventory(this IHostApplicationBuilder builder)
+    {
+        builder.AddServiceDatabase<InventoryDbContext>("inventorydb");
+        builder.AddMessaging<InventoryDbContext>("inventory")
+            .PublishTo(Topics.InventoryEvents, source: "/inventory")
+            .Handle<PaymentSucceeded, ReserveStockOnPaymentSucceeded>(Topics.PaymentsEvents);
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapInventoryApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPut("/stock/{sku}", Stock.SetAvailableAsync);
+        app.MapGet("/stock/{sku}", Stock.GetStockAsync);
+        app.MapGet("/reservations/{orderId:guid}", Stock.GetReservationAsync);
+        return app;
+    }
+}

@@ -1,0 +1,72 @@
+using Microsoft.EntityFrameworkCore;
+using ShopChoreography.Contracts;
+using ShopChoreography.Orders.Data;
+using ShopChoreography.ServiceDefaults.Messaging;
+using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+
+namespace ShopChoreography.Orders.Features;
+
+// How Orders follows the saga: each handler runs in the consumer host's transaction, with the inbox record.
+
+public sealed class MarkOrderPaidOnPaymentSucceeded(OrdersDbContext db) : IEventHandler<PaymentSucceeded>
+{
+    public async Task HandleAsync(PaymentSucceeded payment, EventContext context, CancellationToken cancellationToken)
+    {
+        var order = await db.FindOrderAsync(payment.OrderId, cancellationToken);
+        order.MarkPaid();
+        db.Record(order.Id, context);
+    }
+}
+
+public sealed class CompleteOrderOnInventoryReserved(OrdersDbContext db, IEventPublisher events) : IEventHandler<InventoryReserved>
+{
+    public async Task HandleAsync(InventoryReserved reservation, EventContext context, CancellationToken cancellationToken)
+    {
+        var order = await db.FindOrderAsync(reservation.OrderId, cancellationToken);
+        db.Record(order.Id, context);
+        if (order.Complete())
+        {
+            db.Record(order.Id, events.Publish(new OrderCompleted(order.Id, order.CustomerId, order.Total)));
+        }
+    }
+}
+
+public sealed class CancelOrderOnPaymentFailed(OrdersDbContext db, IEventPublisher events) : IEventHandler<PaymentFailed>
+{
+    public async Task HandleAsync(PaymentFailed payment, EventContext context, CancellationToken cancellationToken) =>
+        await db.CancelAsync(payment.OrderId, payment.Reason, context, events, cancellationToken);
+}
+
+public sealed class CancelOrderOnInventoryReservationFailed(OrdersDbContext db, IEventPublisher events) : IEventHandler<InventoryReservationFailed>
+{
+    public async Task HandleAsync(InventoryReservationFailed reservation, EventContext context, CancellationToken cancellationToken) =>
+        await db.CancelAsync(reservation.OrderId, reservation.Reason, context, events, cancellationToken);
+}
+
+/// <summary>The refund changes nothing in Orders, but it belongs to the order's story.</summary>
+public sealed class RecordRefundOnPaymentRefunded(OrdersDbContext db) : IEventHandler<PaymentRefunded>
+{
+    public async Task HandleAsync(PaymentRefunded refund, EventContext context, CancellationToken cancellationToken)
+    {
+        var order = await db.FindOrderAsync(refund.OrderId, cancellationToken);
+        db.Record(order.Id, context);
+    }
+}
+
+internal static class SagaSteps
+{
+    public static async Task<Order> FindOrderAsync(this OrdersDbContext db, Guid orderId, CancellationToken cancellationToken) =>
+        await db.Orders.SingleOrDefaultAsync(o => o.Id == orderId, cancellationToken)
+        ?? throw new EventRejectedException($"order {orderId} does not exist");
+
+    public static async Task CancelAsync(this OrdersDbContext db, Guid orderId, string reason, EventContext context,
+        IEventPublisher events, CancellationToken cancellationToken)
+    {
+        var order = await db.FindOrderAsync(orderId, cancellationToken);
+        db.Record(order.Id, context);
+        if (order.Cancel(reason))
+        {
+            db.Record(order.Id, events.Publish(new OrderCancelled(order.Id, order.CustomerId, reason)));
+        }
+    }
+}

@@ -1,0 +1,235 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using ShopChoreography.Contracts;
+using ShopChoreography.Orders.Data;
+using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+
+namespace ShopChoreography.Orders.Features;
+
+public sealed record PlaceOrderResponse(Guid OrderId, string Status);
+
+/// <summary>A request already answered under an <c>Idempotency-Key</c>: a repeat with the same body gets the same order.</summary>
+public sealed class IdempotencyKey
+{
+    public const int MaxLength = 255;
+
+    public required string Key { get; init; }
+
+    public required string RequestHash { get; init; }
+
+    public Guid OrderId { get; init; }
+
+    public DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>
+/// <c>POST /orders</c>: stores the order as Pending and, in the same transaction, the <c>OrderCreated</c> event that
+/// starts the saga.
+/// </summary>
+public static class PlaceOrder
+{
+    public const string IdempotencyHeader = "Idempotency-Key";
+
+    public static async Task<Results<Accepted<PlaceOrderResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
+        HttpRequest request, OrdersDbContext db, IEventPublisher events, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var (order, errors) = await PlaceOrderRequest.ReadAsync(request, cancellationToken);
+        if (order is null)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var idempotencyKey = request.Headers[IdempotencyHeader].ToString();
+        if (idempotencyKey.Length > IdempotencyKey.MaxLength)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                [IdempotencyHeader] = [$"The {IdempotencyHeader} header must be at most {IdempotencyKey.MaxLength} characters."],
+            });
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var orderId = Guid.CreateVersion7();
+        if (idempotencyKey.Length > 0)
+        {
+            var requestHash = order.Hash();
+            // A concurrent request with the same key waits here until the first one commits, then sees its row.
+            var claimed = await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO idempotency_keys ("Key", "RequestHash", "OrderId", "CreatedAt")
+                VALUES ({idempotencyKey}, {requestHash}, {orderId}, {clock.GetUtcNow()})
+                ON CONFLICT DO NOTHING
+                """, cancellationToken);
+            if (claimed == 0)
+            {
+                var earlier = await db.IdempotencyKeys.AsNoTracking().SingleAsync(k => k.Key == idempotencyKey, cancellationToken);
+                return earlier.RequestHash == requestHash
+                    ? Accepted(earlier.OrderId)
+                    : TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity,
+                        title: "Idempotency-Key reused with a different request",
+                        detail: $"The key '{idempotencyKey}' was already used for a different order; use a new key for a new order.");
+            }
+        }
+
+        db.Orders.Add(new Order
+        {
+            Id = orderId,
+            CustomerId = order.CustomerId,
+            Total = order.Total,
+            CreatedAt = clock.GetUtcNow(),
+            Lines = [.. order.Items],
+        });
+        db.Record(orderId, events.Publish(new OrderCreated(orderId, order.CustomerId, order.Total, order.Items)));
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return Accepted(orderId);
+    }
+
+    private static Accepted<PlaceOrderResponse> Accepted(Guid orderId) =>
+        TypedResults.Accepted($"/orders/{orderId}", new PlaceOrderResponse(orderId, nameof(OrderStatus.Pending)));
+}
+
+/// <summary>A valid <c>POST /orders</c> body.</summary>
+public sealed record PlaceOrderRequest(string CustomerId, IReadOnlyList<OrderLine> Items)
+{
+    public const int MaxIdLength = 64;
+    public const int MaxItems = 100;
+    public const int MaxQuantity = 1000;
+    public const decimal MaxUnitPrice = 1_000_000m;
+
+    public decimal Total => Items.Sum(item => item.Quantity * item.UnitPrice);
+
+    /// <summary>Same customer and lines, however the JSON was written: what makes two requests "the same".</summary>
+    public string Hash() => Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(this)));
+
+    /// <summary>Reads and validates the body, naming every bad field at once.</summary>
+    public static async Task<(PlaceOrderRequest? Request, Dictionary<string, string[]> Errors)> ReadAsync(
+        HttpRequest request, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, List<string>>();
+        void Fail(string field, string message) =>
+            (errors.TryGetValue(field, out var list) ? list : errors[field] = []).Add(message);
+
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
+        }
+        catch (JsonException)
+        {
+            Fail("body", "The body must be a JSON object: it is empty or not valid JSON.");
+            return (null, Finish(errors));
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                Fail("body", "The body must be a JSON object.");
+                return (null, Finish(errors));
+            }
+
+            var customerId = Text(root, "customerId", "customerId", Fail);
+            var items = new List<OrderLine>();
+            if (!root.TryGetProperty("items", out var itemsElement) || itemsElement.ValueKind == JsonValueKind.Null)
+            {
+                Fail("items", "items is required.");
+            }
+            else if (itemsElement.ValueKind != JsonValueKind.Array)
+            {
+                Fail("items", "items must be an array.");
+            }
+            else if (itemsElement.GetArrayLength() is 0 or > MaxItems)
+            {
+                Fail("items", $"items must hold 1 to {MaxItems} lines.");
+            }
+            else
+            {
+                var index = 0;
+                foreach (var item in itemsElement.EnumerateArray())
+                {
+                    var line = Line(item, $"items[{index++}]", Fail);
+                    if (line is not null)
+                    {
+                        items.Add(line);
+                    }
+                }
+            }
+
+            return errors.Count == 0 ? (new PlaceOrderRequest(customerId!, items), []) : (null, Finish(errors));
+        }
+    }
+
+    private static OrderLine? Line(JsonElement item, string path, Action<string, string> fail)
+    {
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            fail(path, "Each line must be an object with sku, quantity and unitPrice.");
+            return null;
+        }
+
+        var sku = Text(item, "sku", $"{path}.sku", fail);
+        int? quantity = null;
+        if (!item.TryGetProperty("quantity", out var q) || q.ValueKind != JsonValueKind.Number || !q.TryGetInt32(out var parsedQuantity))
+        {
+            fail($"{path}.quantity", "quantity is required and must be a whole number.");
+        }
+        else if (parsedQuantity is < 1 or > MaxQuantity)
+        {
+            fail($"{path}.quantity", $"quantity must be between 1 and {MaxQuantity}.");
+        }
+        else
+        {
+            quantity = parsedQuantity;
+        }
+
+        decimal? unitPrice = null;
+        if (!item.TryGetProperty("unitPrice", out var p) || p.ValueKind != JsonValueKind.Number || !p.TryGetDecimal(out var parsedPrice))
+        {
+            fail($"{path}.unitPrice", "unitPrice is required and must be a number.");
+        }
+        else if (parsedPrice <= 0 || parsedPrice > MaxUnitPrice)
+        {
+            fail($"{path}.unitPrice", $"unitPrice must be greater than 0 and at most {MaxUnitPrice}.");
+        }
+        else if (decimal.Round(parsedPrice, 2) != parsedPrice)
+        {
+            fail($"{path}.unitPrice", "unitPrice must have at most 2 decimal places.");
+        }
+        else
+        {
+            unitPrice = decimal.Round(parsedPrice, 2) + 0.00m; // one scale, so 5 and 5.00 are the same request
+        }
+
+        return sku is not null && quantity is not null && unitPrice is not null ? new OrderLine(sku, quantity.Value, unitPrice.Value) : null;
+    }
+
+    private static string? Text(JsonElement parent, string property, string path, Action<string, string> fail)
+    {
+        if (!parent.TryGetProperty(property, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            fail(path, $"{property} is required.");
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String || value.GetString() is not { } text || string.IsNullOrWhiteSpace(text))
+        {
+            fail(path, $"{property} must be a non-empty string.");
+            return null;
+        }
+
+        if (text.Length > MaxIdLength)
+        {
+            fail(path, $"{property} must be at most {MaxIdLength} characters.");
+            return null;
+        }
+
+        return text;
+    }
+
+    private static Dictionary<string, string[]> Finish(Dictionary<string, List<string>> errors) =>
+        errors.ToDictionary(error => error.Key, error => error.Value.ToArray());
+}

@@ -1,0 +1,30 @@
+using ShopChoreography.Contracts;
+using ShopChoreography.Orders.Data;
+using ShopChoreography.Orders.Features;
+
+namespace ShopChoreography.Orders;
+
+public static class OrdersApi
+{
+    public static IHostApplicationBuilder AddOrders(this IHostApplicationBuilder builder)
+    {
+        builder.AddServiceDatabase<OrdersDbContext>("ordersdb");
+        builder.AddMessaging<OrdersDbContext>("orders")
+            .PublishTo(Topics.OrdersEvents, source: "/orders")
+            .Handle<PaymentSucceeded, MarkOrderPaidOnPaymentSucceeded>(Topics.PaymentsEvents)
+            .Handle<PaymentFailed, CancelOrderOnPaymentFailed>(Topics.PaymentsEvents)
+            .Handle<PaymentRefunded, RecordRefundOnPaymentRefunded>(Topics.PaymentsEvents)
+            .Handle<InventoryReserved, CompleteOrderOnInventoryReserved>(Topics.InventoryEvents)
+            .Handle<InventoryReservationFailed, CancelOrderOnInventoryReservationFailed>(Topics.InventoryEvents);
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapOrdersApi(this IEndpointRouteBuilder app)
+    {
+        var orders = app.MapGroup("/orders");
+        orders.MapPost("/", PlaceOrder.HandleAsync);
+        orders.MapGet("/{id:guid}", QueryOrders.GetOrderAsync);
+        orders.MapGet("/{id:guid}/timeline", QueryOrders.GetTimelineAsync);
+        return app;
+    }
+}

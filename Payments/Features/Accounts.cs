@@ -1,0 +1,77 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using ShopChoreography.Payments.Data;
+
+namespace ShopChoreography.Payments.Features;
+
+public sealed record AccountView(string CustomerId, decimal Balance);
+
+public sealed record PaymentView(Guid OrderId, string Status, decimal Amount);
+
+/// <summary><c>PUT</c>/<c>GET /accounts/{customerId}</c> and <c>GET /payments/{orderId}</c>.</summary>
+public static class Accounts
+{
+    public const int MaxCustomerIdLength = 64;
+    public const decimal MaxBalance = 1_000_000_000m;
+
+    public static async Task<Results<Ok<AccountView>, ValidationProblem>> SetBalanceAsync(string customerId, HttpRequest request,
+        PaymentsDbContext db, CancellationToken cancellationToken)
+    {
+        var (balance, errors) = await ReadBalanceAsync(request, cancellationToken);
+        if (customerId.Length > MaxCustomerIdLength || string.IsNullOrWhiteSpace(customerId))
+        {
+            errors["customerId"] = [$"customerId must be 1 to {MaxCustomerIdLength} characters."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        // An upsert, so setting a balance never races with an account being created.
+        await db.Database.ExecuteSqlAsync($"""
+            INSERT INTO accounts (customer_id, balance) VALUES ({customerId}, {balance})
+            ON CONFLICT (customer_id) DO UPDATE SET balance = excluded.balance
+            """, cancellationToken);
+        return TypedResults.Ok(new AccountView(customerId, balance!.Value));
+    }
+
+    public static async Task<Results<Ok<AccountView>, NotFound>> GetAccountAsync(string customerId, PaymentsDbContext db,
+        CancellationToken cancellationToken) =>
+        await db.Accounts.AsNoTracking().SingleOrDefaultAsync(a => a.CustomerId == customerId, cancellationToken) is { } account
+            ? TypedResults.Ok(new AccountView(account.CustomerId, account.Balance))
+            : TypedResults.NotFound();
+
+    public static async Task<Results<Ok<PaymentView>, NotFound>> GetPaymentAsync(Guid orderId, PaymentsDbContext db,
+        CancellationToken cancellationToken) =>
+        await db.Payments.AsNoTracking().SingleOrDefaultAsync(p => p.OrderId == orderId, cancellationToken) is { } payment
+            ? TypedResults.Ok(new PaymentView(payment.OrderId, payment.Status.ToString(), payment.Amount))
+            : TypedResults.NotFound();
+
+    private static async Task<(decimal? Balance, Dictionary<string, string[]> Errors)> ReadBalanceAsync(
+        HttpRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
+            if (body.RootElement.ValueKind != JsonValueKind.Object ||
+                !body.RootElement.TryGetProperty("balance", out var value) ||
+                value.ValueKind != JsonValueKind.Number || !value.TryGetDecimal(out var balance))
+            {
+                return (null, new() { ["balance"] = ["balance is required and must be a number."] });
+            }
+
+            if (balance < 0 || balance > MaxBalance || decimal.Round(balance, 2) != balance)
+            {
+                return (null, new() { ["balance"] = [$"balance must be between 0 and {MaxBalance} with at most 2 decimal places."] });
+            }
+
+            return (balance, []);
+        }
+        catch (JsonException)
+        {
+            return (null, new() { ["body"] = ["The body must be a JSON object: it is empty or not valid JSON."] });
+        }
+    }
+}

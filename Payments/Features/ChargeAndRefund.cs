@@ -1,0 +1,73 @@
+using Microsoft.EntityFrameworkCore;
+using ShopChoreography.Contracts;
+using ShopChoreography.Payments.Data;
+using ShopChoreography.ServiceDefaults.Messaging;
+using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+
+namespace ShopChoreography.Payments.Features;
+
+/// <summary>
+/// Charges the customer for a new order. The balance check and the debit are one conditional UPDATE, so concurrent
+/// orders of one customer serialize on the account row and can never overdraw it.
+/// </summary>
+public sealed class ChargeCustomerOnOrderCreated(PaymentsDbContext db, IEventPublisher events) : IEventHandler<OrderCreated>
+{
+    public async Task HandleAsync(OrderCreated order, EventContext context, CancellationToken cancellationToken)
+    {
+        if (order.Total <= 0 || decimal.Round(order.Total, 2) != order.Total)
+        {
+            throw new EventRejectedException($"order {order.OrderId} has an invalid total {order.Total}");
+        }
+
+        if (await db.Payments.AnyAsync(p => p.OrderId == order.OrderId, cancellationToken))
+        {
+            return; // already charged (or refused) for this order: a charge happens at most once
+        }
+
+        var charged = await db.Database.ExecuteSqlAsync(
+            $"UPDATE accounts SET balance = balance - {order.Total} WHERE customer_id = {order.CustomerId} AND balance >= {order.Total}",
+            cancellationToken) == 1;
+        var failure = charged ? null
+            : await db.Accounts.AnyAsync(a => a.CustomerId == order.CustomerId, cancellationToken)
+                ? CancellationReasons.InsufficientFunds
+                : CancellationReasons.UnknownCustomer;
+
+        db.Payments.Add(new Payment
+        {
+            OrderId = order.OrderId,
+            CustomerId = order.CustomerId,
+            Amount = order.Total,
+            Status = charged ? PaymentStatus.Succeeded : PaymentStatus.Failed,
+            FailureReason = failure,
+        });
+        if (failure is null)
+        {
+            events.Publish(new PaymentSucceeded(order.OrderId, order.CustomerId, order.Total,
+                [.. order.Items.Select(item => new ReservedLine(item.Sku, item.Quantity))]));
+        }
+        else
+        {
+            events.Publish(new PaymentFailed(order.OrderId, order.CustomerId, order.Total, failure));
+        }
+    }
+}
+
+/// <summary>Compensation: gives the money back when the stock could not be reserved. At most once per order.</summary>
+public sealed class RefundOnInventoryReservationFailed(PaymentsDbContext db, IEventPublisher events) : IEventHandler<InventoryReservationFailed>
+{
+    public async Task HandleAsync(InventoryReservationFailed reservation, EventContext context, CancellationToken cancellationToken)
+    {
+        var payment = await db.Payments
+            .FromSql($"SELECT * FROM payments WHERE \"OrderId\" = {reservation.OrderId} FOR UPDATE")
+            .SingleOrDefaultAsync(cancellationToken);
+        if (payment is not { Status: PaymentStatus.Succeeded })
+        {
+            return; // nothing was charged, or it was refunded already
+        }
+
+        await db.Database.ExecuteSqlAsync(
+            $"UPDATE accounts SET balance = balance + {payment.Amount} WHERE customer_id = {payment.CustomerId}", cancellationToken);
+        payment.Status = PaymentStatus.Refunded;
+        events.Publish(new PaymentRefunded(payment.OrderId, payment.CustomerId, payment.Amount));
+    }
+}
