@@ -14,14 +14,17 @@ var paymentsDb = postgres.AddDatabase("paymentsdb");
 var inventoryDb = postgres.AddDatabase("inventorydb");
 
 builder.AddProject<Projects.Orders>("orders")
+    .WithHttpHealthCheck("/health")
     .WithReference(ordersDb).WaitFor(ordersDb)
     .WithKafka(kafka);
 
 builder.AddProject<Projects.Payments>("payments")
+    .WithHttpHealthCheck("/health")
     .WithReference(paymentsDb).WaitFor(paymentsDb)
     .WithKafka(kafka);
 
 builder.AddProject<Projects.Inventory>("inventory")
+    .WithHttpHealthCheck("/health")
     .WithReference(inventoryDb).WaitFor(inventoryDb)
     .WithKafka(kafka);
 
