@@ -1,120 +1,51 @@
-// Measures the messaging core on this machine, against the same local infrastructure the tests use
-// (machine PostgreSQL, in-process Kafka mock cluster started through the AppHost):
-//   1. outbox -> Kafka: events already committed to the outbox, published and marked sent per second;
-//   2. Kafka -> inbox + handler: events consumed and applied (inbox row + state row + commit) per second.
-// Usage: dotnet run -c Release --project Benchmarks [-- --events 20000]
-using System.Diagnostics;
+// Measures ShopChoreography on this machine, against the local infrastructure the tests use (machine PostgreSQL,
+// in-process Kafka mock cluster), started through the AppHost:
+//   dotnet run -c Release --project Benchmarks -- messaging [--events 20000]   the messaging core's throughput
+//   dotnet run -c Release --project Benchmarks -- saga [--orders 1000]         orders placed at once, end to end
 using Aspire.Hosting;
-using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using ShopChoreography.AppHost.Infrastructure.Kafka;
 using ShopChoreography.Benchmarks;
-using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 
-var events = args.SkipWhile(a => a != "--events").Skip(1).Select(int.Parse).FirstOrDefault(20_000);
-const int Partitions = 12;
-const int EventsPerTransaction = 500;
+var mode = args.FirstOrDefault() ?? "messaging";
+int Option(string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).Select(int.Parse).FirstOrDefault(fallback);
+if (mode is not ("messaging" or "saga"))
+{
+    Console.Error.WriteLine("Usage: Benchmarks messaging [--events N] | saga [--orders N]");
+    return 2;
+}
+
 var postgresData = Path.Combine(Path.GetTempPath(), $"shopchoreography-bench-{Guid.NewGuid():N}");
-
-Console.WriteLine($"Starting the local infrastructure ({Environment.ProcessorCount} cores)...");
+Console.WriteLine($"Starting the system in local mode ({Environment.ProcessorCount} cores)...");
 var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
     ["Infrastructure:Mode=local", $"Infrastructure:Postgres:DataDirectory={postgresData}"]);
-appHost.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning).AddFilter("AppHost.Resources", LogLevel.None));
+appHost.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
+    .AddFilter("AppHost.Resources", LogLevel.None).AddFilter("System.Net.Http", LogLevel.Warning));
 await using var app = await appHost.BuildAsync();
 await app.StartAsync();
-foreach (var resource in new[] { "kafka", "postgres" })
+foreach (var resource in new[] { "kafka", "postgres", "orders", "payments", "inventory" })
 {
     await app.ResourceNotifications.WaitForResourceHealthyAsync(resource);
 }
 
 try
 {
-    var kafka = (await app.GetConnectionStringAsync("kafka"))!;
-    var server = (await app.GetConnectionStringAsync("postgres"))!;
-    var topic = $"bench-{Guid.NewGuid():N}";
-    app.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<KafkaMockResource>().Single()
-        .Cluster!.CreateTopic(topic, Partitions, replicationFactor: 3);
-
-    // 1. Outbox -> Kafka
-    var publisherDb = await CreateDatabaseAsync(server, "bench_publisher");
-    using var publisher = BenchService.Create(kafka, publisherDb, "bench-publisher", topic, consumes: false);
-    var payload = new string('x', 200);
-    for (var written = 0; written < events; written += EventsPerTransaction)
+    if (mode == "saga")
     {
-        await using var scope = publisher.Services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<BenchDbContext>();
-        var outbox = scope.ServiceProvider.GetRequiredService<IEventPublisher>();
-        for (var i = written; i < Math.Min(events, written + EventsPerTransaction); i++)
-        {
-            outbox.Publish(new BenchEvent($"order-{i % 1000}", i, payload));
-        }
-
-        await db.SaveChangesAsync();
+        await SagaLoad.RunAsync(app, Option("--orders", 1_000));
+    }
+    else
+    {
+        await MessagingThroughput.RunAsync(app, Option("--events", 20_000));
     }
 
-    var publishing = Stopwatch.StartNew();
-    await publisher.StartAsync();
-    await WaitUntilAsync(publisherDb, "SELECT count(*) FROM outbox_messages WHERE sent_at IS NULL", count => count == 0);
-    publishing.Stop();
-    await publisher.StopAsync();
-    Report("outbox -> Kafka (published, acks=all, marked sent)", events, publishing.Elapsed);
-
-    // 2. Kafka -> inbox + handler
-    var consumerDb = await CreateDatabaseAsync(server, "bench_consumer");
-    using var consumer = BenchService.Create(kafka, consumerDb, $"bench-consumer-{Guid.NewGuid():N}", topic, consumes: true);
-    var consuming = Stopwatch.StartNew();
-    await consumer.StartAsync();
-    await WaitUntilAsync(consumerDb, "SELECT count(*) FROM applied", count => count == events);
-    consuming.Stop();
-    await consumer.StopAsync();
-    Report($"Kafka -> inbox + handler (one transaction per event, {Partitions} partitions)", events, consuming.Elapsed);
+    return 0;
 }
 finally
 {
     await app.StopAsync();
     NpgsqlConnection.ClearAllPools();
     Directory.Delete(postgresData, recursive: true);
-}
-
-static void Report(string what, int count, TimeSpan elapsed) =>
-    Console.WriteLine($"{what}: {count:N0} events in {elapsed.TotalSeconds:F2} s = {count / elapsed.TotalSeconds:N0} events/s");
-
-static async Task<string> CreateDatabaseAsync(string server, string name)
-{
-    var database = $"{name}_{Guid.NewGuid():N}";
-    await using (var connection = new NpgsqlConnection(server))
-    {
-        await connection.OpenAsync();
-        await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database}\"", connection);
-        await create.ExecuteNonQueryAsync();
-    }
-
-    var connectionString = $"{server};Database={database}";
-    await using var db = new BenchDbContext(new DbContextOptionsBuilder<BenchDbContext>().UseNpgsql(connectionString).Options);
-    await db.Database.EnsureCreatedAsync();
-    return connectionString;
-}
-
-static async Task WaitUntilAsync(string connectionString, string countQuery, Func<long, bool> done)
-{
-    await using var connection = new NpgsqlConnection(connectionString);
-    await connection.OpenAsync();
-    var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(10);
-    while (DateTime.UtcNow < deadline)
-    {
-        await using var query = new NpgsqlCommand(countQuery, connection);
-        if (done((long)(await query.ExecuteScalarAsync())!))
-        {
-            return;
-        }
-
-        await Task.Delay(50);
-    }
-
-    throw new TimeoutException($"'{countQuery}' did not reach its target within 10 minutes.");
 }
