@@ -12,8 +12,8 @@ namespace Microsoft.Extensions.Hosting;
 public static class ServiceDatabaseExtensions
 {
     /// <summary>
-    /// Registers the service's DbContext on its PostgreSQL database (pooling, retries, health check, tracing from
-    /// Aspire's Npgsql EF Core integration) and applies its EF Core migrations before the service starts listening.
+    /// Registers the service's DbContext on its PostgreSQL database (pooling, health check, tracing from Aspire's
+    /// Npgsql EF Core integration) and applies its EF Core migrations before the service starts listening.
     /// </summary>
     public static IHostApplicationBuilder AddServiceDatabase<TContext>(this IHostApplicationBuilder builder, string connectionName)
         where TContext : DbContext

@@ -15,19 +15,24 @@ internal sealed class MessagingRetention<TContext>(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.Inbox.CleanupInterval, clock);
-        do
+        try
         {
-            try
+            do
             {
-                await DeleteExpiredAsync(stoppingToken);
+                try
+                {
+                    await DeleteExpiredAsync(stoppingToken);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    logger.LogWarning(ex, "Deleting expired outbox and inbox rows failed; trying again at the next interval");
+                }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogWarning(ex, "Deleting expired outbox and inbox rows failed; trying again at the next interval");
-            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).AsTask().ContinueWith(t => t.IsCompletedSuccessfully && t.Result,
-                   TaskScheduler.Default));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
     }
 
     internal async Task DeleteExpiredAsync(CancellationToken cancellationToken)

@@ -4,7 +4,6 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
-using Polly.Retry;
 
 namespace ShopChoreography.ServiceDefaults.Messaging.Consumers;
 
@@ -28,16 +27,7 @@ public static class DeadLetterHeaders
 internal sealed class DeadLetterPublisher(
     IProducer<string?, byte[]?> producer, IOptions<MessagingOptions> options, TimeProvider clock, ILogger<DeadLetterPublisher> logger)
 {
-    private readonly ResiliencePipeline _untilStored = new ResiliencePipelineBuilder()
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<KafkaException>(),
-            MaxRetryAttempts = int.MaxValue,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            MaxDelay = TimeSpan.FromSeconds(10),
-        })
-        .Build();
+    private readonly ResiliencePipeline _untilStored = KafkaRetry.UntilAcknowledged(logger, "Storing a dead letter");
 
     public async Task PublishAsync(ConsumeResult<string?, byte[]?> record, string reason, Exception? exception, int attempts,
         CancellationToken cancellationToken)

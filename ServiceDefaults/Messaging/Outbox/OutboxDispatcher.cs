@@ -9,7 +9,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Polly;
-using Polly.Retry;
 using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
 
 namespace ShopChoreography.ServiceDefaults.Messaging.Outbox;
@@ -39,23 +38,7 @@ internal sealed class OutboxDispatcher<TContext>(
     private static readonly TimeSpan BacklogReportInterval = TimeSpan.FromSeconds(5);
 
     private readonly OutboxOptions _options = options.Value.Outbox;
-    private readonly ResiliencePipeline _untilKafkaAnswers = new ResiliencePipelineBuilder()
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<KafkaException>(),
-            MaxRetryAttempts = int.MaxValue,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = TimeSpan.FromMilliseconds(200),
-            MaxDelay = TimeSpan.FromSeconds(10),
-            OnRetry = retry =>
-            {
-                logger.LogWarning(retry.Outcome.Exception, "Publishing outbox events failed; retry {Attempt} in {Delay}",
-                    retry.AttemptNumber + 1, retry.RetryDelay);
-                return ValueTask.CompletedTask;
-            },
-        })
-        .Build();
+    private readonly ResiliencePipeline _untilKafkaAnswers = KafkaRetry.UntilAcknowledged(logger, "Publishing outbox events");
 
     private NpgsqlDataSource? _dataSource;
     private DateTimeOffset _lastBacklogReport;
@@ -92,9 +75,9 @@ internal sealed class OutboxDispatcher<TContext>(
             {
                 break;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning(ex, "The outbox dispatcher lost its database connection; reconnecting");
+                logger.LogWarning(ex, "The outbox dispatcher failed; reconnecting and resuming from the first unsent row");
                 await Task.Delay(_options.StandbyInterval, clock, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
             finally
