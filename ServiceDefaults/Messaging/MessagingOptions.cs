@@ -49,9 +49,6 @@ public sealed class ConsumerOptions
     /// <summary>Records fetched but not yet applied, per partition, before the partition is paused.</summary>
     public int MaxInFlightPerPartition { get; set; } = 200;
 
-    /// <summary>At most this many records of a partition that are waiting together are applied in one transaction.</summary>
-    public int MaxBatchSize { get; set; } = 50;
-
     /// <summary>Retries of a transient failure (lost connection, serialization failure, deadlock) before dead-lettering.</summary>
     public int MaxRetryAttempts { get; set; } = 5;
 

@@ -98,25 +98,6 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         }
     }
 
-    [Fact]
-    public async Task When_one_event_of_a_batch_is_rejected_the_others_are_applied_once_and_only_it_is_dead_lettered()
-    {
-        var topic = fixture.CreateTopic("batch", partitions: 1);
-        var service = $"probe-batch-{Guid.NewGuid():N}";
-        fixture.KafkaCluster.CreateTopic($"{service}.dlq", partitions: 1, replicationFactor: 3);
-        var events = Enumerable.Range(1, 20).Select(i => Probe("k", i, i == 10 ? ProbeEvent.Reject : null)).ToList();
-        // Queued before the consumer starts, so they reach its partition worker together.
-        await ProduceAsync(topic, [.. events.Select(KafkaCloudEventBinding.ToKafkaMessage)]);
-        await using var consumer = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), service, topic, consumes: true);
-
-        await consumer.StartAsync();
-
-        var applied = await Poller.UntilAsync(consumer.AppliedAsync, rows => rows.Any(r => r.Sequence == 20), "the last event to be applied");
-        Assert.Equal(Enumerable.Range(1, 20).Where(i => i != 10), applied.Select(a => a.Sequence));
-        var deadLetter = Assert.Single(TopicReader.ReadUntil(await fixture.ConnectionStringAsync("kafka"), $"{service}.dlq", read => read.Count == 1));
-        Assert.Equal(events[9].Id, deadLetter.Header("ce_id"));
-    }
-
     private static CloudEvent Probe(string key, int sequence, string? behaviour = null)
     {
         var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0, KafkaCloudEventBinding.ExtensionAttributes)

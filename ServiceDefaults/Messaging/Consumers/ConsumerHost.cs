@@ -11,7 +11,7 @@ namespace ShopChoreography.ServiceDefaults.Messaging.Consumers;
 /// <summary>
 /// Runs a service's handlers in one consumer group named after the service. Each assigned partition has its own
 /// worker, so partitions are processed concurrently while records of one partition (and so of one key) are applied
-/// in order; records that queue up while one is applied are applied together, in one transaction. An offset is stored only after its record's transaction committed (or its dead letter was stored), in
+/// in order. An offset is stored only after its record's transaction committed (or its dead letter was stored), in
 /// offset order per partition; librdkafka commits stored offsets in the background and on rebalance.
 /// A partition whose worker falls behind by <see cref="ConsumerOptions.MaxInFlightPerPartition"/> records is paused
 /// until it has caught up by half.
@@ -29,7 +29,6 @@ internal sealed class ConsumerHost<TContext>(
     private readonly Dictionary<TopicPartition, PartitionWorker> _workers = [];
     private readonly HashSet<TopicPartition> _paused = [];
     private readonly int _maxInFlight = options.Value.Consumer.MaxInFlightPerPartition;
-    private readonly int _maxBatch = Math.Max(1, options.Value.Consumer.MaxBatchSize);
     private IConsumer<string?, byte[]?>? _consumer;
     private volatile TopicPartition[] _assignment = [];
     private CancellationToken _stopping;
@@ -159,10 +158,10 @@ internal sealed class ConsumerHost<TContext>(
         }
     }
 
-    private async Task ApplyAsync(IReadOnlyList<ConsumeResult<string?, byte[]?>> records)
+    private async Task ApplyAsync(ConsumeResult<string?, byte[]?> record)
     {
-        await processor.ProcessBatchAsync(records, _stopping);
-        StoreOffset(records[^1]);
+        await processor.ProcessAsync(record, _stopping);
+        StoreOffset(record);
     }
 
     private void WorkerFailed(TopicPartition partition, Exception exception) =>
@@ -216,17 +215,10 @@ internal sealed class ConsumerHost<TContext>(
         {
             try
             {
-                var batch = new List<ConsumeResult<string?, byte[]?>>(_host._maxBatch);
-                while (await _queue.Reader.WaitToReadAsync(_revoked.Token))
+                await foreach (var record in _queue.Reader.ReadAllAsync(_revoked.Token))
                 {
-                    batch.Clear();
-                    while (batch.Count < _host._maxBatch && _queue.Reader.TryRead(out var record))
-                    {
-                        batch.Add(record);
-                    }
-
-                    await _host.ApplyAsync(batch);
-                    Interlocked.Add(ref _pending, -batch.Count);
+                    await _host.ApplyAsync(record);
+                    Interlocked.Decrement(ref _pending);
                 }
             }
             catch (OperationCanceledException)

@@ -63,25 +63,6 @@ internal sealed class EventProcessor<TContext>(
 
     private string Consumer => options.Value.ServiceName;
 
-    /// <summary>
-    /// Applies records of one partition that were waiting together in a single transaction: one commit instead of
-    /// one per event. If any of them fails, nothing of the batch is kept and each record is applied on its own,
-    /// with its retries and dead letter.
-    /// </summary>
-
-    public async Task ProcessBatchAsync(IReadOnlyList<ConsumeResult<string?, byte[]?>> records, CancellationToken cancellationToken)
-    {
-        if (records.Count > 1 && Prepare(records) is { } batch && await TryApplyTogetherAsync(batch, cancellationToken))
-        {
-            return;
-        }
-
-        foreach (var record in records)
-        {
-            await ProcessAsync(record, cancellationToken);
-        }
-    }
-
     public async Task<ConsumeOutcome> ProcessAsync(ConsumeResult<string?, byte[]?> record, CancellationToken cancellationToken)
     {
         CloudEvent cloudEvent;
@@ -137,84 +118,6 @@ internal sealed class EventProcessor<TContext>(
                 : $"the handler of '{context.Type}' failed: {ex.Message}";
             return await DeadLetterAsync(record, reason, ex, attempts, span, cancellationToken);
         }
-    }
-
-    private sealed record PreparedEvent(
-        ConsumeResult<string?, byte[]?> Record, CloudEvent CloudEvent, HandlerRegistration? Handler, object? Data, EventContext Context);
-
-    /// <summary>Reads every record of a batch; null when one of them needs the single-record path (to be dead-lettered).</summary>
-    private List<PreparedEvent>? Prepare(IReadOnlyList<ConsumeResult<string?, byte[]?>> records)
-    {
-        var batch = new List<PreparedEvent>(records.Count);
-        foreach (var record in records)
-        {
-            try
-            {
-                var cloudEvent = KafkaCloudEventBinding.ToCloudEvent(record.Message);
-                var context = new EventContext(cloudEvent.Id!, cloudEvent.Source!.OriginalString, cloudEvent.Type!, cloudEvent.Time, cloudEvent.Subject);
-                var data = handlers.TryGet(context.Type, out var handler)
-                    ? JsonSerializer.Deserialize((byte[]?)cloudEvent.Data ?? [], handler.DataType, MessagingJson.Options) ?? throw new JsonException()
-                    : null;
-                batch.Add(new PreparedEvent(record, cloudEvent, data is null ? null : handler, data, context));
-            }
-            catch (Exception ex) when (ex is InvalidCloudEventException or JsonException)
-            {
-                return null;
-            }
-        }
-
-        return batch;
-    }
-
-    private async Task<bool> TryApplyTogetherAsync(List<PreparedEvent> batch, CancellationToken cancellationToken)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var outcomes = new List<ConsumeOutcome>(batch.Count);
-        try
-        {
-            await using var scope = services.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<TContext>();
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            var handled = batch.Where(prepared => prepared.Handler is not null).Select(prepared => prepared.Context).ToList();
-            var firstSeen = handled.Count == 0 ? [] : await InboxStore.TryRecordAllAsync(db, Consumer, handled, cancellationToken);
-            foreach (var prepared in batch)
-            {
-                using var span = StartProcessSpan(prepared.Record, prepared.CloudEvent);
-                if (prepared.Handler is null)
-                {
-                    outcomes.Add(ConsumeOutcome.Skipped);
-                }
-                else if (!firstSeen.Remove((prepared.Context.Source, prepared.Context.Id)))
-                {
-                    outcomes.Add(ConsumeOutcome.Duplicate);
-                }
-                else
-                {
-                    await prepared.Handler.Invoke(scope.ServiceProvider, prepared.Data!, prepared.Context, cancellationToken);
-                    outcomes.Add(ConsumeOutcome.Applied);
-                }
-            }
-
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            logger.LogDebug(ex, "A batch of {Count} events failed together; applying them one by one", batch.Count);
-            return false;
-        }
-
-        var perEvent = Stopwatch.GetElapsedTime(started).TotalSeconds / batch.Count;
-        for (var i = 0; i < batch.Count; i++)
-        {
-            Count(outcomes[i], batch[i].CloudEvent);
-            if (outcomes[i] == ConsumeOutcome.Applied)
-            {
-                telemetry.HandlerDuration.Record(perEvent, new KeyValuePair<string, object?>("cloudevents.event_type", batch[i].Context.Type));
-            }
-        }
-
-        return true;
     }
 
     private async Task<ConsumeOutcome> ApplyOnceAsync(HandlerRegistration handler, object data, EventContext context, CancellationToken cancellationToken)
