@@ -1,7 +1,7 @@
 // Measures ShopChoreography on this machine, against the local infrastructure the tests use (machine PostgreSQL,
 // in-process Kafka mock cluster), started through the AppHost:
 //   dotnet run -c Release --project Benchmarks -- messaging [--events 20000]   the messaging core's throughput
-//   dotnet run -c Release --project Benchmarks -- saga [--orders 1000]         orders placed at once, end to end
+//   dotnet run -c Release --project Benchmarks -- saga [--orders 1000] [--skus 100]   orders placed at once, end to end
 using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,7 +13,7 @@ var mode = args.FirstOrDefault() ?? "messaging";
 int Option(string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).Select(int.Parse).FirstOrDefault(fallback);
 if (mode is not ("messaging" or "saga"))
 {
-    Console.Error.WriteLine("Usage: Benchmarks messaging [--events N] | saga [--orders N]");
+    Console.Error.WriteLine("Usage: Benchmarks messaging [--events N] | saga [--orders N] [--skus N]");
     return 2;
 }
 
@@ -34,7 +34,7 @@ try
 {
     if (mode == "saga")
     {
-        await SagaLoad.RunAsync(app, Option("--orders", 1_000));
+        await SagaLoad.RunAsync(app, Option("--orders", 1_000), Option("--skus", 100));
     }
     else
     {

@@ -8,7 +8,8 @@ using Npgsql;
 namespace ShopChoreography.Benchmarks;
 
 /// <summary>
-/// Places N orders at once through <c>POST /orders</c> (funded, in stock, so each runs the whole happy path) and
+/// Places N orders at once through <c>POST /orders</c> (funded, in stock, so each runs the whole happy path; spread
+/// over 100 customers and <c>--skus</c> SKUs, since every order of one SKU waits for that SKU's row lock) and
 /// reports how long until every order is Completed or Cancelled, and the time from each POST to its
 /// <c>OrderCompleted</c> event (p50, p99, max).
 /// </summary>
@@ -16,21 +17,38 @@ public static class SagaLoad
 {
     private const int Customers = 100;
 
-    public static async Task RunAsync(DistributedApplication app, int orders)
+    public static async Task RunAsync(DistributedApplication app, int orders, int skus)
     {
         using var ordersApi = app.CreateHttpClient("orders", "http");
         using var paymentsApi = app.CreateHttpClient("payments", "http");
         using var inventoryApi = app.CreateHttpClient("inventory", "http");
         var run = Guid.NewGuid().ToString("N")[..8];
-        var sku = $"load-{run}";
-        (await inventoryApi.PutAsJsonAsync($"/stock/{sku}", new { available = orders })).EnsureSuccessStatusCode();
+        var catalog = Enumerable.Range(0, skus).Select(i => $"load-{run}-sku-{i}").ToArray();
+        foreach (var sku in catalog)
+        {
+            (await inventoryApi.PutAsJsonAsync($"/stock/{sku}", new { available = orders + 1 })).EnsureSuccessStatusCode();
+        }
+
         var customers = Enumerable.Range(0, Customers).Select(i => $"load-{run}-{i}").ToArray();
         foreach (var customer in customers)
         {
             (await paymentsApi.PutAsJsonAsync($"/accounts/{customer}", new { balance = orders * 10m })).EnsureSuccessStatusCode();
         }
 
-        Console.WriteLine($"Placing {orders:N0} orders at once...");
+        // One order first, so the burst meets a running system rather than consumers still joining their groups.
+        var ordersDb = (await app.GetConnectionStringAsync("ordersdb"))!;
+        using (var warmUp = await ordersApi.PostAsJsonAsync("/orders", new
+        {
+            customerId = customers[0],
+            items = new[] { new { sku = catalog[0], quantity = 1, unitPrice = 1.00m } },
+        }))
+        {
+            warmUp.EnsureSuccessStatusCode();
+        }
+
+        await Database.WaitUntilAsync(ordersDb, "SELECT count(*) FROM orders WHERE \"Status\" = 'Completed'", completed => completed == 1);
+
+        Console.WriteLine($"Placing {orders:N0} orders at once ({Customers} customers, {skus} SKUs)...");
         var clock = Stopwatch.StartNew();
         var started = DateTimeOffset.UtcNow;
         var placed = await Task.WhenAll(Enumerable.Range(0, orders).Select(async i =>
@@ -39,7 +57,7 @@ public static class SagaLoad
             using var response = await ordersApi.PostAsJsonAsync("/orders", new
             {
                 customerId = customers[i % Customers],
-                items = new[] { new { sku, quantity = 1, unitPrice = 1.00m } },
+                items = new[] { new { sku = catalog[i % skus], quantity = 1, unitPrice = 1.00m } },
             });
             response.EnsureSuccessStatusCode();
             var orderId = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["orderId"]!.GetValue<Guid>();
@@ -47,7 +65,6 @@ public static class SagaLoad
         }));
         var allPosted = clock.Elapsed;
 
-        var ordersDb = (await app.GetConnectionStringAsync("ordersdb"))!;
         await Database.WaitUntilAsync(ordersDb,
             $"SELECT count(*) FROM orders WHERE \"Status\" IN ('Completed', 'Cancelled') AND \"CreatedAt\" >= '{started:O}'",
             settled => settled >= orders);

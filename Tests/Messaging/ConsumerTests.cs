@@ -98,6 +98,26 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_rejected_event_among_many_is_dead_lettered_alone_and_the_others_are_applied_once_in_order()
+    {
+        var topic = fixture.CreateTopic("rejected-among-many", partitions: 1);
+        var service = $"probe-among-{Guid.NewGuid():N}";
+        fixture.KafkaCluster.CreateTopic($"{service}.dlq", partitions: 1, replicationFactor: 3);
+        var events = Enumerable.Range(1, 20).Select(i => Probe("k", i, i == 10 ? ProbeEvent.Reject : null)).ToList();
+        await ProduceAsync(topic, [.. events.Select(KafkaCloudEventBinding.ToKafkaMessage)]);
+        await using var consumer = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), service, topic, consumes: true);
+
+        await consumer.StartAsync();
+
+        var applied = await Poller.UntilAsync(consumer.AppliedAsync, rows => rows.Any(r => r.Sequence == 20), "the last event to be applied");
+        Assert.Equal(Enumerable.Range(1, 20).Where(i => i != 10), applied.Select(a => a.Sequence));
+        var bootstrapServers = await fixture.ConnectionStringAsync("kafka");
+        var deadLetter = Assert.Single(TopicReader.ReadUntil(bootstrapServers, $"{service}.dlq", read => read.Count == 1));
+        Assert.Equal(events[9].Id, deadLetter.Header("ce_id"));
+        Assert.Equal(1, TopicReader.HighWatermark(bootstrapServers, $"{service}.dlq", 0));
+    }
+
     private static CloudEvent Probe(string key, int sequence, string? behaviour = null)
     {
         var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0, KafkaCloudEventBinding.ExtensionAttributes)
