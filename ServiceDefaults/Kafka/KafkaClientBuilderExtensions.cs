@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -81,13 +82,15 @@ public static class KafkaClientBuilderExtensions
 
         if (!disableHealthChecks)
         {
-            // A producer and a consumer of the same cluster share one check.
+            // A producer and a consumer of the same cluster share one check and one admin client.
+            var adminKey = $"{connectionName}-health";
+            builder.Services.TryAddKeyedSingleton(adminKey, (_, _) => KafkaHealthCheck.CreateAdminClient(config));
             builder.Services.Configure<HealthCheckServiceOptions>(options =>
             {
                 if (options.Registrations.All(registration => registration.Name != connectionName))
                 {
                     options.Registrations.Add(new HealthCheckRegistration(connectionName,
-                        services => ActivatorUtilities.CreateInstance<KafkaHealthCheck>(services, config),
+                        services => new KafkaHealthCheck(services.GetRequiredKeyedService<IAdminClient>(adminKey)),
                         HealthStatus.Unhealthy, tags: null, timeout: KafkaHealthCheck.Timeout + TimeSpan.FromSeconds(1)));
                 }
             });

@@ -5,24 +5,25 @@ namespace ShopChoreography.ServiceDefaults.Kafka;
 
 /// <summary>
 /// Ready when the cluster answers a metadata request in time. It has no side effects: unlike a check that
-/// produces a message, it writes nothing to any topic.
+/// produces a message, it writes nothing to any topic. The health check service creates a check per run, so the
+/// admin client it asks is a singleton of the connection (see <see cref="CreateAdminClient"/>).
 /// </summary>
-public sealed class KafkaHealthCheck(ClientConfig clientConfig) : IHealthCheck, IDisposable
+public sealed class KafkaHealthCheck(IAdminClient admin) : IHealthCheck
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Only the properties that say how to reach the cluster; the rest belongs to producers and consumers.</summary>
     private static readonly string[] ConnectionProperties = ["bootstrap.servers", "client.", "security.", "sasl.", "ssl.", "socket.", "broker."];
 
-    private readonly Lazy<IAdminClient> _admin = new(() => new AdminClientBuilder(
-        clientConfig.Where(property => ConnectionProperties.Any(property.Key.StartsWith))).Build());
+    public static IAdminClient CreateAdminClient(ClientConfig clientConfig) =>
+        new AdminClientBuilder(clientConfig.Where(property => ConnectionProperties.Any(property.Key.StartsWith))).Build();
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
             // GetMetadata blocks for up to the timeout; keep it off the caller's thread.
-            var metadata = await Task.Run(() => _admin.Value.GetMetadata(Timeout), cancellationToken);
+            var metadata = await Task.Run(() => admin.GetMetadata(Timeout), cancellationToken);
             return metadata.Brokers.Count > 0
                 ? HealthCheckResult.Healthy($"{metadata.Brokers.Count} broker(s) answer.")
                 : HealthCheckResult.Unhealthy("The cluster reports no brokers.");
@@ -30,14 +31,6 @@ public sealed class KafkaHealthCheck(ClientConfig clientConfig) : IHealthCheck, 
         catch (KafkaException ex)
         {
             return HealthCheckResult.Unhealthy("The Kafka cluster does not answer metadata requests.", ex);
-        }
-    }
-
-    public void Dispose()
-    {
-        if (_admin.IsValueCreated)
-        {
-            _admin.Value.Dispose();
         }
     }
 }

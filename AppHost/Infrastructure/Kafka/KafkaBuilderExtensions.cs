@@ -143,10 +143,14 @@ public static class KafkaBuilderExtensions
                         $"PLAINTEXT_INTERNAL://0.0.0.0:{KafkaContainerResource.InternalTargetPort}," +
                         $"CONTROLLER://0.0.0.0:{KafkaContainerResource.ControllerPort}";
         var partitions = KafkaTopics.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        string? bootstrapServers = null;
-        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(resource, async (_, cancellationToken) =>
-            bootstrapServers = await resource.ConnectionStringExpression.GetValueAsync(cancellationToken));
-        builder.Services.AddHealthChecks().AddCheck(healthCheckKey, () => MetadataHealth(bootstrapServers));
+        IAdminClient? admin = null; // one client for every run of the check, disposed with the app
+        builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(resource, async (e, cancellationToken) =>
+        {
+            var bootstrapServers = await resource.ConnectionStringExpression.GetValueAsync(cancellationToken);
+            admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+            e.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(admin.Dispose);
+        });
+        builder.Services.AddHealthChecks().AddCheck(healthCheckKey, () => MetadataHealth(admin));
 
         return builder.AddResource(resource)
             .WithImage(KafkaContainerResource.Image, KafkaContainerResource.Tag)
@@ -185,16 +189,15 @@ public static class KafkaBuilderExtensions
         _ => HealthCheckResult.Healthy(),
     };
 
-    private static HealthCheckResult MetadataHealth(string? bootstrapServers)
+    private static HealthCheckResult MetadataHealth(IAdminClient? admin)
     {
-        if (bootstrapServers is null)
+        if (admin is null)
         {
             return HealthCheckResult.Unhealthy("The broker's endpoint is not allocated yet.");
         }
 
         try
         {
-            using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
             var metadata = admin.GetMetadata(TimeSpan.FromSeconds(5));
             return metadata.Brokers.Count > 0
                 ? HealthCheckResult.Healthy()
