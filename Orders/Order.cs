@@ -30,6 +30,11 @@ public sealed class Order
 
     public List<OrderLine> Lines { get; init; } = [];
 
+    /// <summary>How often the saga of this order was healed (see <c>StuckOrders</c>), and when last.</summary>
+    public int HealAttempts { get; private set; }
+
+    public DateTimeOffset? LastHealedAt { get; private set; }
+
     /// <summary>PostgreSQL's row version: two handlers updating one order at once conflict, and the later retries.</summary>
     public uint Version { get; private set; }
 

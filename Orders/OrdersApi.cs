@@ -16,6 +16,9 @@ public static class OrdersApi
             .Handle<PaymentRefunded, RecordRefundOnPaymentRefunded>(Topics.PaymentsEvents)
             .Handle<InventoryReserved, CompleteOrderOnInventoryReserved>(Topics.InventoryEvents)
             .Handle<InventoryReservationFailed, CancelOrderOnInventoryReservationFailed>(Topics.InventoryEvents);
+        builder.Services.Configure<SagaOptions>(builder.Configuration.GetSection(SagaOptions.Section));
+        builder.Services.AddHostedService<StuckOrderMonitor>();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(StuckOrderMonitor.MeterName));
         return builder;
     }
 
@@ -25,6 +28,11 @@ public static class OrdersApi
         orders.MapPost("/", PlaceOrder.HandleAsync);
         orders.MapGet("/{id:guid}", QueryOrders.GetOrderAsync);
         orders.MapGet("/{id:guid}/timeline", QueryOrders.GetTimelineAsync);
+
+        var operations = app.MapGroup("/operations");
+        operations.MapGet("/stuck-orders", StuckOrders.ListAsync);
+        operations.MapPost("/stuck-orders/heal", StuckOrders.HealAllAsync);
+        operations.MapPost("/orders/{id:guid}/heal", StuckOrders.HealOneAsync);
         return app;
     }
 }

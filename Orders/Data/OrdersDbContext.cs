@@ -35,6 +35,7 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
             order.Property(o => o.Total).HasPrecision(18, 2);
             order.Property(o => o.CancellationReason).HasMaxLength(64);
             order.Property(o => o.Version).IsRowVersion();
+            order.HasIndex(o => new { o.Status, o.CreatedAt }); // stuck orders: those still in flight
             order.OwnsMany(o => o.Lines, line =>
             {
                 line.ToTable("order_lines");

@@ -60,9 +60,15 @@ public sealed class RefundOnInventoryReservationFailed(PaymentsDbContext db, IEv
         var payment = await db.Payments
             .FromSql($"SELECT * FROM payments WHERE \"OrderId\" = {reservation.OrderId} FOR UPDATE")
             .SingleOrDefaultAsync(cancellationToken);
-        if (payment is not { Status: PaymentStatus.Succeeded })
+        if (payment is null)
         {
-            return; // nothing was charged, or it was refunded already
+            // Recording this as done would lose the refund for good once the charge arrives.
+            throw new EventNotReadyException($"order {reservation.OrderId} has no payment yet: nothing to refund until it is charged");
+        }
+
+        if (payment.Status != PaymentStatus.Succeeded)
+        {
+            return; // the charge failed, or it was refunded already
         }
 
         await db.Database.ExecuteSqlAsync(

@@ -3,7 +3,8 @@ using System.Reflection;
 
 namespace ShopChoreography.ServiceDefaults.Messaging;
 
-internal static class EventTypes
+/// <summary>The CloudEvent <c>type</c> of each event record, from its <see cref="CloudEventTypeAttribute"/>.</summary>
+public static class EventTypes
 {
     private static readonly ConcurrentDictionary<Type, string> Types = new();
 

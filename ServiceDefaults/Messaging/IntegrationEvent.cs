@@ -31,3 +31,10 @@ public interface IEventHandler<in TEvent> where TEvent : IIntegrationEvent
 /// it goes to the dead-letter topic with this message as the reason.
 /// </summary>
 public sealed class EventRejectedException(string reason) : Exception(reason);
+
+/// <summary>
+/// Thrown by a handler when the event came before what it depends on (for example a refund before the charge is
+/// recorded, possible after a replay or a restore). The event is not recorded as applied: it is tried again within
+/// the retry budget, then dead-lettered, from where it can be replayed; healing the saga also sends it again.
+/// </summary>
+public sealed class EventNotReadyException(string reason) : Exception(reason);

@@ -75,6 +75,7 @@ public static class MessagingBuilderExtensions
         services.TryAddSingleton<MessagingTelemetry>();
         services.AddSingleton<OutboxNotifier>();
         services.ConfigureDbContext<TContext>((provider, db) => db.AddInterceptors(provider.GetRequiredService<OutboxNotifier>()));
+        services.AddScoped<ConsumedEvent>();
         services.AddScoped<IEventPublisher, EventPublisher<TContext>>();
 
         builder.AddKafkaProducer<string?, byte[]?>("kafka", producer =>

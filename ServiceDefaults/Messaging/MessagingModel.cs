@@ -26,8 +26,13 @@ public static class MessagingModel
             outbox.Property(m => m.TraceParent).HasColumnName("traceparent").HasMaxLength(55);
             outbox.Property(m => m.TraceState).HasColumnName("tracestate").HasMaxLength(512);
             outbox.Property(m => m.SentAt).HasColumnName("sent_at");
+            outbox.Property(m => m.CausedBy).HasColumnName("caused_by").HasMaxLength(256);
+            outbox.Property(m => m.Healing).HasColumnName("healing");
+            outbox.Property(m => m.ParkedAt).HasColumnName("parked_at");
+            outbox.Property(m => m.ParkReason).HasColumnName("park_reason").HasMaxLength(1024);
             // The dispatcher's query: unsent rows in sequence order.
-            outbox.HasIndex(m => m.Sequence).HasDatabaseName("ix_outbox_messages_pending").HasFilter("sent_at IS NULL");
+            outbox.HasIndex(m => m.Sequence).HasDatabaseName("ix_outbox_messages_pending").HasFilter("sent_at IS NULL AND parked_at IS NULL");
+            outbox.HasIndex(m => m.CausedBy).HasDatabaseName("ix_outbox_messages_caused_by").HasFilter("caused_by IS NOT NULL");
             outbox.HasIndex(m => m.SentAt).HasDatabaseName("ix_outbox_messages_sent_at").HasFilter("sent_at IS NOT NULL");
         });
 

@@ -49,8 +49,15 @@ public sealed class ConsumerOptions
     /// <summary>Records fetched but not yet applied, per partition, before the partition is paused.</summary>
     public int MaxInFlightPerPartition { get; set; } = 200;
 
-    /// <summary>Retries of a transient failure (lost connection, serialization failure, deadlock) before dead-lettering.</summary>
-    public int MaxRetryAttempts { get; set; } = 5;
+    /// <summary>
+    /// Retries of an unexpected handler failure, counted only while the database answers, before the event is
+    /// dead-lettered. An outage (the database or Kafka unavailable, a timeout, a deadlock) is never counted: it is waited out.
+    /// </summary>
+    public int MaxRetryAttempts { get; set; } = 8;
 
+    /// <summary>The first retry's delay; each next one doubles (with jitter) up to <see cref="MaxRetryDelay"/>.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The longest wait between two tries, so a partition resumes within this long after an outage ends.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
 }

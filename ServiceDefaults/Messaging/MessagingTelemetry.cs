@@ -22,6 +22,8 @@ public sealed class MessagingTelemetry
             "s", "Age of the oldest outbox row not yet published.");
         PublishDuration = meter.CreateHistogram<double>("messaging.outbox.publish.duration", "s",
             "From the outbox row's commit-time timestamp to the broker's acknowledgement.");
+        OutboxParked = meter.CreateCounter<long>("messaging.outbox.parked", "{event}",
+            "Outbox rows the broker refused for good (for example too large), parked with their reason.");
         Consumed = meter.CreateCounter<long>("messaging.consumer.events", "{event}",
             "Events consumed, by outcome: applied, duplicate, skipped (no handler) or dead_lettered.");
         Retried = meter.CreateCounter<long>("messaging.consumer.retries", "{retry}", "Retries of transient handler failures.");
@@ -30,6 +32,8 @@ public sealed class MessagingTelemetry
     }
 
     public Histogram<double> PublishDuration { get; }
+
+    public Counter<long> OutboxParked { get; }
 
     public Counter<long> Consumed { get; }
 

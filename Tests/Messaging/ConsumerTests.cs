@@ -54,18 +54,21 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         var service = $"probe-poison-{Guid.NewGuid():N}";
         fixture.KafkaCluster.CreateTopic($"{service}.dlq", partitions: 1, replicationFactor: 3);
         var valid = KafkaCloudEventBinding.ToKafkaMessage(Probe("k", 1));
-        (Message<string?, byte[]?> Record, string Reason)[] poison =
+        (Message<string?, byte[]?> Record, string Reason, string Category)[] poison =
         [
-            (new() { Key = "k", Value = "hello"u8.ToArray(), Headers = [] }, "no ce_specversion header"),
-            (WithHeader(valid, "ce_specversion", "0.9"), "unsupported specversion '0.9'"),
-            (WithHeader(valid, "ce_time", "yesterday"), "header 'ce_time' has an invalid value 'yesterday'"),
-            (Without(valid, "ce_id"), "missing required attribute(s): id"),
-            (WithValue(valid, "not json"), "is not a valid ProbeEvent"),
-            (WithValue(valid, """{"sequence": 1}"""), "is not a valid ProbeEvent"),
-            (KafkaCloudEventBinding.ToKafkaMessage(Probe("k", 1, ProbeEvent.Reject)), "the probe asked to be rejected"),
-            (KafkaCloudEventBinding.ToKafkaMessage(Probe("k", 1, ProbeEvent.KeepTimingOut)), "still failing after 3 attempts"),
+            (new() { Key = "k", Value = "hello"u8.ToArray(), Headers = [] }, "no ce_specversion header", "invalid-cloudevent"),
+            (WithHeader(valid, "ce_specversion", "0.9"), "unsupported specversion '0.9'", "invalid-cloudevent"),
+            (WithHeader(valid, "ce_time", "yesterday"), "header 'ce_time' has an invalid value 'yesterday'", "invalid-cloudevent"),
+            (Without(valid, "ce_id"), "missing required attribute(s): id", "invalid-cloudevent"),
+            (WithValue(valid, "not json"), "is not a valid ProbeEvent", "invalid-data"),
+            (WithValue(valid, """{"sequence": 1}"""), "is not a valid ProbeEvent", "invalid-data"),
+            (WithValue(valid, """{"key": "\ud800", "sequence": 1}"""), "is not a valid ProbeEvent", "invalid-data"),
+            (KafkaCloudEventBinding.ToKafkaMessage(Probe("k\\u0000", 1)), "the database refused the data", "invalid-data"),
+            (KafkaCloudEventBinding.ToKafkaMessage(Probe("k", 1, ProbeEvent.Reject)), "the probe asked to be rejected", "rejected"),
+            (KafkaCloudEventBinding.ToKafkaMessage(Probe("k", 1, ProbeEvent.KeepFailing)),
+                "still failed after 3 attempts while the database answered: the probe keeps failing", "handler-failed"),
             (new() { Key = "k", Value = "{ not json"u8.ToArray(), Headers = new() { { "content-type", "application/cloudevents+json"u8.ToArray() } } },
-                "structured mode value cannot be decoded"),
+                "structured mode value cannot be decoded", "invalid-cloudevent"),
         ];
         var unhandledType = Probe("k", 1);
         unhandledType.Type = "test.not-handled-here.v1";
@@ -84,6 +87,7 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         {
             var deadLetter = deadLetters[offset];
             Assert.Contains(poison[offset].Reason, deadLetter.Header(DeadLetterHeaders.Reason));
+            Assert.Equal(poison[offset].Category, deadLetter.Header(DeadLetterHeaders.Category));
             Assert.Equal(topic, deadLetter.Header(DeadLetterHeaders.OriginalTopic));
             Assert.Equal("0", deadLetter.Header(DeadLetterHeaders.OriginalPartition));
             Assert.Equal($"{offset}", deadLetter.Header(DeadLetterHeaders.OriginalOffset));

@@ -160,7 +160,7 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
         await using (var connection = await dispatcher.OpenConnectionAsync(CancellationToken.None))
         {
             var pending = await dispatcher.ReadPendingAsync(connection, CancellationToken.None);
-            Assert.Single(await dispatcher.PublishAsync(pending, CancellationToken.None));
+            Assert.Single((await dispatcher.PublishAsync(pending, CancellationToken.None)).Delivered);
         }
 
         await publisher.StartAsync(); // the restarted dispatcher finds the row unsent

@@ -14,6 +14,7 @@ public sealed record ProbeEvent(string Key, int Sequence, string? Behaviour = nu
 {
     public const string Type = "test.probe.v1";
     public const string Reject = "reject";
+    public const string KeepFailing = "keep-failing";
     public const string KeepTimingOut = "keep-timing-out";
 
     string IIntegrationEvent.Subject => Key;
@@ -50,6 +51,7 @@ public sealed class RecordProbe(ProbeDbContext db) : IEventHandler<ProbeEvent>
     public Task HandleAsync(ProbeEvent probe, EventContext context, CancellationToken cancellationToken) => probe.Behaviour switch
     {
         ProbeEvent.Reject => throw new EventRejectedException("the probe asked to be rejected"),
+        ProbeEvent.KeepFailing => throw new InvalidOperationException("the probe keeps failing"),
         ProbeEvent.KeepTimingOut => throw new TimeoutException("the probe keeps timing out"),
         _ => Record(probe, context),
     };

@@ -62,6 +62,12 @@ namespace Orders.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");
 
+                    b.Property<int>("HealAttempts")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTimeOffset?>("LastHealedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -78,6 +84,8 @@ namespace Orders.Data.Migrations
                         .HasColumnName("xmin");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("Status", "CreatedAt");
 
                     b.ToTable("orders", (string)null);
                 });
@@ -161,10 +169,19 @@ namespace Orders.Data.Migrations
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Sequence"));
 
+                    b.Property<string>("CausedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("caused_by");
+
                     b.Property<byte[]>("Data")
                         .IsRequired()
                         .HasColumnType("bytea")
                         .HasColumnName("data");
+
+                    b.Property<bool>("Healing")
+                        .HasColumnType("boolean")
+                        .HasColumnName("healing");
 
                     b.Property<Guid>("Id")
                         .HasColumnType("uuid")
@@ -175,6 +192,15 @@ namespace Orders.Data.Migrations
                         .HasMaxLength(256)
                         .HasColumnType("character varying(256)")
                         .HasColumnName("key");
+
+                    b.Property<string>("ParkReason")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("park_reason");
+
+                    b.Property<DateTimeOffset?>("ParkedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("parked_at");
 
                     b.Property<DateTimeOffset?>("SentAt")
                         .HasColumnType("timestamp with time zone")
@@ -220,6 +246,10 @@ namespace Orders.Data.Migrations
 
                     b.HasKey("Sequence");
 
+                    b.HasIndex("CausedBy")
+                        .HasDatabaseName("ix_outbox_messages_caused_by")
+                        .HasFilter("caused_by IS NOT NULL");
+
                     b.HasIndex("Id")
                         .IsUnique();
 
@@ -229,7 +259,7 @@ namespace Orders.Data.Migrations
 
                     b.HasIndex("Sequence")
                         .HasDatabaseName("ix_outbox_messages_pending")
-                        .HasFilter("sent_at IS NULL");
+                        .HasFilter("sent_at IS NULL AND parked_at IS NULL");
 
                     b.ToTable("outbox_messages", (string)null);
                 });

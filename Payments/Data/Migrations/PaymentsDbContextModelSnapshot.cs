@@ -114,10 +114,19 @@ namespace Payments.Data.Migrations
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Sequence"));
 
+                    b.Property<string>("CausedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("caused_by");
+
                     b.Property<byte[]>("Data")
                         .IsRequired()
                         .HasColumnType("bytea")
                         .HasColumnName("data");
+
+                    b.Property<bool>("Healing")
+                        .HasColumnType("boolean")
+                        .HasColumnName("healing");
 
                     b.Property<Guid>("Id")
                         .HasColumnType("uuid")
@@ -128,6 +137,15 @@ namespace Payments.Data.Migrations
                         .HasMaxLength(256)
                         .HasColumnType("character varying(256)")
                         .HasColumnName("key");
+
+                    b.Property<string>("ParkReason")
+                        .HasMaxLength(1024)
+                        .HasColumnType("character varying(1024)")
+                        .HasColumnName("park_reason");
+
+                    b.Property<DateTimeOffset?>("ParkedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("parked_at");
 
                     b.Property<DateTimeOffset?>("SentAt")
                         .HasColumnType("timestamp with time zone")
@@ -173,6 +191,10 @@ namespace Payments.Data.Migrations
 
                     b.HasKey("Sequence");
 
+                    b.HasIndex("CausedBy")
+                        .HasDatabaseName("ix_outbox_messages_caused_by")
+                        .HasFilter("caused_by IS NOT NULL");
+
                     b.HasIndex("Id")
                         .IsUnique();
 
@@ -182,7 +204,7 @@ namespace Payments.Data.Migrations
 
                     b.HasIndex("Sequence")
                         .HasDatabaseName("ix_outbox_messages_pending")
-                        .HasFilter("sent_at IS NULL");
+                        .HasFilter("sent_at IS NULL AND parked_at IS NULL");
 
                     b.ToTable("outbox_messages", (string)null);
                 });

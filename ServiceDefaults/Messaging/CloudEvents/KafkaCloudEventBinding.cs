@@ -27,9 +27,18 @@ public static class KafkaCloudEventBinding
     public static readonly CloudEventAttribute TraceStateAttribute =
         CloudEventAttribute.CreateExtension("tracestate", CloudEventAttributeType.String);
 
+    /// <summary>
+    /// <c>healing: true</c> marks an event sent again with its original id to heal a stuck saga: a consumer that
+    /// already applied it answers by sending again what it published then.
+    /// </summary>
+    public static readonly CloudEventAttribute HealingAttribute =
+        CloudEventAttribute.CreateExtension("healing", CloudEventAttributeType.Boolean);
+
     /// <summary>The extension attributes a consumer understands; others are kept as strings.</summary>
     public static readonly IReadOnlyList<CloudEventAttribute> ExtensionAttributes =
-        [Partitioning.PartitionKeyAttribute, TraceParentAttribute, TraceStateAttribute];
+        [Partitioning.PartitionKeyAttribute, TraceParentAttribute, TraceStateAttribute, HealingAttribute];
+
+    public static bool IsHealing(CloudEvent cloudEvent) => cloudEvent[HealingAttribute] is true;
 
     private static readonly JsonEventFormatter StructuredFormatter = new();
 

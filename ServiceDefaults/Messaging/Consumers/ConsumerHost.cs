@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Confluent.Kafka;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -91,7 +90,7 @@ internal sealed class ConsumerHost<TContext>(
         logger.LogInformation("Assigned {Partitions}", string.Join(", ", partitions));
         foreach (var partition in partitions)
         {
-            _workers[partition] = new PartitionWorker(this, partition);
+            _workers[partition] = new PartitionWorker(partition, ApplyAsync, logger, _stopping);
         }
 
         _assignment = [.. _workers.Keys];
@@ -120,7 +119,11 @@ internal sealed class ConsumerHost<TContext>(
         foreach (var partition in partitions)
         {
             _workers.Remove(partition);
-            _paused.Remove(partition);
+            if (_paused.Remove(partition))
+            {
+                // librdkafka keeps the pause flag across revoke and re-assign; the next worker starts unpaused.
+                _consumer?.Resume([partition]);
+            }
         }
 
         _assignment = [.. _workers.Keys];
@@ -158,14 +161,11 @@ internal sealed class ConsumerHost<TContext>(
         }
     }
 
-    private async Task ApplyAsync(ConsumeResult<string?, byte[]?> record)
+    private async Task ApplyAsync(ConsumeResult<string?, byte[]?> record, CancellationToken revoked)
     {
-        await processor.ProcessAsync(record, _stopping);
+        await processor.ProcessAsync(record, revoked);
         StoreOffset(record);
     }
-
-    private void WorkerFailed(TopicPartition partition, Exception exception) =>
-        logger.LogError(exception, "The worker of {Partition} stopped; its records will be redelivered after a rebalance", partition);
 
     private void StoreOffset(ConsumeResult<string?, byte[]?> record)
     {
@@ -176,59 +176,6 @@ internal sealed class ConsumerHost<TContext>(
         catch (KafkaException ex) when (ex.Error.Code == ErrorCode.Local_State)
         {
             // The partition was revoked meanwhile; its new owner starts from the last committed offset.
-        }
-    }
-
-    /// <summary>Applies the records of one partition, one at a time, in offset order.</summary>
-    private sealed class PartitionWorker
-    {
-        private readonly Channel<ConsumeResult<string?, byte[]?>> _queue =
-            Channel.CreateUnbounded<ConsumeResult<string?, byte[]?>>(new() { SingleReader = true, SingleWriter = true });
-        private readonly CancellationTokenSource _revoked = new();
-        private readonly ConsumerHost<TContext> _host;
-        private readonly Task _run;
-        private int _pending;
-
-        public PartitionWorker(ConsumerHost<TContext> host, TopicPartition partition)
-        {
-            _host = host;
-            _run = Task.Run(() => RunAsync(partition));
-        }
-
-        public int Pending => Volatile.Read(ref _pending);
-
-        public void Enqueue(ConsumeResult<string?, byte[]?> record)
-        {
-            Interlocked.Increment(ref _pending);
-            _queue.Writer.TryWrite(record);
-        }
-
-        /// <summary>Lets the record in hand finish; the queued ones are dropped and will be redelivered.</summary>
-        public async Task StopAsync()
-        {
-            _queue.Writer.TryComplete();
-            await _revoked.CancelAsync();
-            await _run;
-        }
-
-        private async Task RunAsync(TopicPartition partition)
-        {
-            try
-            {
-                await foreach (var record in _queue.Reader.ReadAllAsync(_revoked.Token))
-                {
-                    await _host.ApplyAsync(record);
-                    Interlocked.Decrement(ref _pending);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                // Revoked or stopping.
-            }
-            catch (Exception ex)
-            {
-                _host.WorkerFailed(partition, ex);
-            }
         }
     }
 }

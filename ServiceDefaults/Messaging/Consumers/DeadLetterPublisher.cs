@@ -11,6 +11,10 @@ namespace ShopChoreography.ServiceDefaults.Messaging.Consumers;
 public static class DeadLetterHeaders
 {
     public const string Reason = "dlq-reason";
+
+    /// <summary>Why the record can never succeed: one of the <see cref="DeadLetterCategory"/> values, in kebab case.</summary>
+    public const string Category = "dlq-category";
+
     public const string ExceptionType = "dlq-exception-type";
     public const string OriginalTopic = "dlq-original-topic";
     public const string OriginalPartition = "dlq-original-partition";
@@ -18,6 +22,31 @@ public static class DeadLetterHeaders
     public const string Consumer = "dlq-consumer";
     public const string Attempts = "dlq-attempts";
     public const string Time = "dlq-time";
+
+    /// <summary>The <c>dlq-category</c> header value: <c>invalid-cloudevent</c>, <c>invalid-data</c>, <c>rejected</c>, <c>handler-failed</c>.</summary>
+    public static string CategoryValue(DeadLetterCategory category) => category switch
+    {
+        DeadLetterCategory.InvalidCloudEvent => "invalid-cloudevent",
+        DeadLetterCategory.InvalidData => "invalid-data",
+        DeadLetterCategory.Rejected => "rejected",
+        _ => "handler-failed",
+    };
+}
+
+/// <summary>What a dead letter is: only records that can never succeed go to the dead-letter topic, never an outage.</summary>
+public enum DeadLetterCategory
+{
+    /// <summary>The record is not a valid CloudEvent.</summary>
+    InvalidCloudEvent,
+
+    /// <summary>A CloudEvent of a handled type whose data does not parse, or that the database refuses as data.</summary>
+    InvalidData,
+
+    /// <summary>The handler rejected the event by its rules.</summary>
+    Rejected,
+
+    /// <summary>An unexpected error that persisted through the retry budget while the database answered.</summary>
+    HandlerFailed,
 }
 
 /// <summary>
@@ -29,8 +58,8 @@ internal sealed class DeadLetterPublisher(
 {
     private readonly ResiliencePipeline _untilStored = KafkaRetry.UntilAcknowledged(logger, "Storing a dead letter");
 
-    public async Task PublishAsync(ConsumeResult<string?, byte[]?> record, string reason, Exception? exception, int attempts,
-        CancellationToken cancellationToken)
+    public async Task PublishAsync(ConsumeResult<string?, byte[]?> record, DeadLetterCategory category, string reason,
+        Exception? exception, int attempts, CancellationToken cancellationToken)
     {
         var headers = new Headers();
         foreach (var header in record.Message.Headers ?? [])
@@ -39,6 +68,7 @@ internal sealed class DeadLetterPublisher(
         }
 
         Add(headers, DeadLetterHeaders.Reason, reason);
+        Add(headers, DeadLetterHeaders.Category, DeadLetterHeaders.CategoryValue(category));
         Add(headers, DeadLetterHeaders.ExceptionType, exception?.GetType().FullName ?? "");
         Add(headers, DeadLetterHeaders.OriginalTopic, record.Topic);
         Add(headers, DeadLetterHeaders.OriginalPartition, record.Partition.Value.ToString(CultureInfo.InvariantCulture));
@@ -50,8 +80,8 @@ internal sealed class DeadLetterPublisher(
         var deadLetter = new Message<string?, byte[]?> { Key = record.Message.Key, Value = record.Message.Value, Headers = headers };
         await _untilStored.ExecuteAsync(async token =>
             await producer.ProduceAsync(options.Value.DeadLetterTopic, deadLetter, token), cancellationToken);
-        logger.LogWarning(exception, "Dead-lettered {Topic}[{Partition}]@{Offset} to {DeadLetterTopic}: {Reason}",
-            record.Topic, record.Partition.Value, record.Offset.Value, options.Value.DeadLetterTopic, reason);
+        logger.LogWarning(exception, "Dead-lettered {Topic}[{Partition}]@{Offset} to {DeadLetterTopic} ({Category}): {Reason}",
+            record.Topic, record.Partition.Value, record.Offset.Value, options.Value.DeadLetterTopic, DeadLetterHeaders.CategoryValue(category), reason);
     }
 
     private static void Add(Headers headers, string name, string value) => headers.Add(name, Encoding.UTF8.GetBytes(value));

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Polly;
 using Polly.Retry;
+using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
 using ShopChoreography.ServiceDefaults.Messaging.Inbox;
 
@@ -31,8 +32,9 @@ public enum ConsumeOutcome
 
 /// <summary>
 /// Applies one record: read it as a CloudEvent, find its handler, then in one database transaction record the
-/// event in the inbox and run the handler. Transient failures are retried with exponential backoff and jitter;
-/// what cannot succeed goes to the dead-letter topic, so one poison record never stalls its partition.
+/// event in the inbox and run the handler. An outage (the database or Kafka unavailable) is waited out with capped
+/// exponential backoff for as long as it lasts, keeping the partition's position; only what can never succeed goes to
+/// the dead-letter topic (see <see cref="DeadLetterCategory"/>), so one poison record never stalls its partition.
 /// </summary>
 internal sealed class EventProcessor<TContext>(
     IServiceProvider services,
@@ -43,23 +45,10 @@ internal sealed class EventProcessor<TContext>(
     ILogger<EventProcessor<TContext>> logger)
     where TContext : DbContext
 {
-    private readonly ResiliencePipeline _retryTransient = new ResiliencePipelineBuilder()
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
-            MaxRetryAttempts = options.Value.Consumer.MaxRetryAttempts,
-            Delay = options.Value.Consumer.RetryBaseDelay,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            OnRetry = retry =>
-            {
-                telemetry.Retried.Add(1);
-                logger.LogWarning(retry.Outcome.Exception, "Transient failure applying an event; retry {Attempt} in {Delay}",
-                    retry.AttemptNumber + 1, retry.RetryDelay);
-                return ValueTask.CompletedTask;
-            },
-        })
-        .Build();
+    private static readonly ResiliencePropertyKey<RetryBudget> Budget = new("shop.retry-budget");
+
+    private readonly ConsumerOptions _options = options.Value.Consumer;
+    private readonly ResiliencePipeline<ConsumeOutcome> _retry = BuildRetry(options.Value.Consumer, telemetry, logger);
 
     private string Consumer => options.Value.ServiceName;
 
@@ -72,7 +61,7 @@ internal sealed class EventProcessor<TContext>(
         }
         catch (InvalidCloudEventException ex)
         {
-            return await DeadLetterAsync(record, ex.Reason, ex, attempts: 1, span: null, cancellationToken);
+            return await DeadLetterAsync(record, DeadLetterCategory.InvalidCloudEvent, ex.Reason, ex, attempts: 1, span: null, cancellationToken);
         }
 
         using var span = StartProcessSpan(record, cloudEvent);
@@ -88,46 +77,66 @@ internal sealed class EventProcessor<TContext>(
             data = JsonSerializer.Deserialize((byte[]?)cloudEvent.Data ?? [], handler.DataType, MessagingJson.Options)
                 ?? throw new JsonException("the data is JSON null");
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {
-            return await DeadLetterAsync(record, $"data of '{cloudEvent.Type}' is not a valid {handler.DataType.Name}: {ex.Message}",
-                ex, attempts: 1, span, cancellationToken);
+            // InvalidOperationException: System.Text.Json refuses invalid UTF-16 (a lone surrogate) in a string.
+            return await DeadLetterAsync(record, DeadLetterCategory.InvalidData,
+                $"data of '{cloudEvent.Type}' is not a valid {handler.DataType.Name}: {ex.Message}", ex, attempts: 1, span, cancellationToken);
         }
 
-        var attempts = 0;
+        var healing = KafkaCloudEventBinding.IsHealing(cloudEvent);
         var started = Stopwatch.GetTimestamp();
+        var resilience = ResilienceContextPool.Shared.Get(cancellationToken);
+        var budget = new RetryBudget(this);
+        resilience.Properties.Set(Budget, budget);
         try
         {
-            var outcome = await _retryTransient.ExecuteAsync(async token =>
+            var outcome = await _retry.ExecuteAsync(async (ctx, _) =>
             {
-                attempts++;
-                return await ApplyOnceAsync(handler, data, context, token);
-            }, cancellationToken);
+                budget.Attempts++;
+                return await ApplyOnceAsync(handler, data, context, healing, ctx.CancellationToken);
+            }, resilience, 0);
             telemetry.HandlerDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
                 new KeyValuePair<string, object?>("cloudevents.event_type", context.Type));
             return Count(outcome, cloudEvent);
         }
         catch (EventRejectedException ex)
         {
-            return await DeadLetterAsync(record, $"rejected by the handler of '{context.Type}': {ex.Message}", ex, attempts, span, cancellationToken);
+            return await DeadLetterAsync(record, DeadLetterCategory.Rejected, $"rejected by the handler of '{context.Type}': {ex.Message}",
+                ex, budget.Attempts, span, cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            var reason = IsTransient(ex)
-                ? $"still failing after {attempts} attempts: {ex.Message}"
-                : $"the handler of '{context.Type}' failed: {ex.Message}";
-            return await DeadLetterAsync(record, reason, ex, attempts, span, cancellationToken);
+            return Failures.Classify(ex) == FailureKind.InvalidData
+                ? await DeadLetterAsync(record, DeadLetterCategory.InvalidData,
+                    $"the database refused the data of '{context.Type}': {ex.Message}", ex, budget.Attempts, span, cancellationToken)
+                : await DeadLetterAsync(record, DeadLetterCategory.HandlerFailed,
+                    $"the handler of '{context.Type}' still failed after {budget.Attempts} attempts while the database answered: {ex.Message}",
+                    ex, budget.Attempts, span, cancellationToken);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(resilience);
         }
     }
 
-    private async Task<ConsumeOutcome> ApplyOnceAsync(HandlerRegistration handler, object data, EventContext context, CancellationToken cancellationToken)
+    private async Task<ConsumeOutcome> ApplyOnceAsync(HandlerRegistration handler, object data, EventContext context, bool healing,
+        CancellationToken cancellationToken)
     {
         await using var scope = services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<ConsumedEvent>().Context = context;
         var db = scope.ServiceProvider.GetRequiredService<TContext>();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         if (!await InboxStore.TryRecordAsync(db, Consumer, context, cancellationToken))
         {
-            return ConsumeOutcome.Duplicate; // disposing the transaction rolls it back
+            if (healing)
+            {
+                // Healing asks every service on the saga's path to answer again with what it published then.
+                await OutboxRedelivery.RepublishCausedByAsync(db, context.Id, cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+            }
+
+            return ConsumeOutcome.Duplicate; // otherwise disposing the transaction rolls it back
         }
 
         await handler.Invoke(scope.ServiceProvider, data, context, cancellationToken);
@@ -136,12 +145,75 @@ internal sealed class EventProcessor<TContext>(
         return ConsumeOutcome.Applied;
     }
 
-    private async Task<ConsumeOutcome> DeadLetterAsync(ConsumeResult<string?, byte[]?> record, string reason, Exception exception,
-        int attempts, Activity? span, CancellationToken cancellationToken)
+    /// <summary>
+    /// Retries for as long as the infrastructure is unavailable, with capped exponential backoff. Only an unexpected
+    /// failure seen while the database answers uses up the budget (<see cref="ConsumerOptions.MaxRetryAttempts"/>).
+    /// </summary>
+    private static ResiliencePipeline<ConsumeOutcome> BuildRetry(ConsumerOptions options, MessagingTelemetry telemetry, ILogger logger) =>
+        new ResiliencePipelineBuilder<ConsumeOutcome>()
+            .AddRetry(new RetryStrategyOptions<ConsumeOutcome>
+            {
+                ShouldHandle = args => args.Outcome.Exception is { } exception and not (EventRejectedException or OperationCanceledException)
+                    ? args.Context.Properties.GetValue(Budget, null!).ShouldRetryAsync(exception, args.Context.CancellationToken)
+                    : ValueTask.FromResult(false),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryBaseDelay,
+                MaxDelay = options.MaxRetryDelay,
+                OnRetry = retry =>
+                {
+                    var outage = retry.Context.Properties.GetValue(Budget, null!).WaitingForInfrastructure;
+                    telemetry.Retried.Add(1, new KeyValuePair<string, object?>("reason", outage ? "outage" : "unexpected"));
+                    // An outage can last minutes: say so once, then every tenth retry.
+                    var level = retry.AttemptNumber % 10 == 0 ? LogLevel.Warning : LogLevel.Debug;
+                    logger.Log(level, retry.Outcome.Exception, "{Kind} applying an event; retry {Attempt} in {Delay}",
+                        outage ? "Waiting for the infrastructure" : "Unexpected failure", retry.AttemptNumber + 1, retry.RetryDelay);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+
+    /// <summary>Cheap and bounded: a failure we cannot classify counts against the budget only if the database answers.</summary>
+    private async Task<bool> DatabaseAnswersAsync(CancellationToken cancellationToken)
+    {
+        await using var scope = services.CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<TContext>().Database.CanConnectAsync(cancellationToken);
+    }
+
+    /// <summary>The retry state of one event.</summary>
+    private sealed class RetryBudget(EventProcessor<TContext> processor)
+    {
+        private int _unexpectedFailures;
+
+        public int Attempts { get; set; }
+
+        public bool WaitingForInfrastructure { get; private set; }
+
+        public async ValueTask<bool> ShouldRetryAsync(Exception exception, CancellationToken cancellationToken)
+        {
+            switch (Failures.Classify(exception))
+            {
+                case FailureKind.InvalidData:
+                    return false;
+                case FailureKind.Transient:
+                    WaitingForInfrastructure = true;
+                    return true;
+                default:
+                    WaitingForInfrastructure = !await processor.DatabaseAnswersAsync(cancellationToken);
+                    return WaitingForInfrastructure || ++_unexpectedFailures <= processor._options.MaxRetryAttempts;
+            }
+        }
+    }
+
+    private async Task<ConsumeOutcome> DeadLetterAsync(ConsumeResult<string?, byte[]?> record, DeadLetterCategory category, string reason,
+        Exception exception, int attempts, Activity? span, CancellationToken cancellationToken)
     {
         span?.SetStatus(ActivityStatusCode.Error, reason);
-        await deadLetters.PublishAsync(record, reason, exception, attempts, cancellationToken);
-        telemetry.Consumed.Add(1, new KeyValuePair<string, object?>("outcome", "dead_lettered"));
+        await deadLetters.PublishAsync(record, category, reason, exception, attempts, cancellationToken);
+        telemetry.Consumed.Add(1,
+            new KeyValuePair<string, object?>("outcome", "dead_lettered"),
+            new KeyValuePair<string, object?>("dlq.category", DeadLetterHeaders.CategoryValue(category)));
         return ConsumeOutcome.DeadLettered;
     }
 
@@ -169,16 +241,4 @@ internal sealed class EventProcessor<TContext>(
         span?.SetTag("cloudevents.event_type", cloudEvent.Type);
         return span;
     }
-
-    /// <summary>Failures worth another try: lost connections, serialization failures, deadlocks, timeouts, concurrency conflicts.</summary>
-    internal static bool IsTransient(Exception exception) => exception switch
-    {
-        PostgresException postgres => postgres.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected
-                                      || postgres.IsTransient,
-        NpgsqlException npgsql => npgsql.IsTransient,
-        DbUpdateConcurrencyException => true,
-        DbUpdateException { InnerException: { } inner } => IsTransient(inner),
-        TimeoutException => true,
-        _ => false,
-    };
 }

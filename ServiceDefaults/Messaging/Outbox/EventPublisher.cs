@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using ShopChoreography.ServiceDefaults.Messaging.Consumers;
 
 namespace ShopChoreography.ServiceDefaults.Messaging.Outbox;
 
@@ -15,11 +16,22 @@ public sealed record PublishedEvent(string Id, string Type, string Source, DateT
 public interface IEventPublisher
 {
     PublishedEvent Publish<TEvent>(TEvent @event) where TEvent : IIntegrationEvent;
+
+    /// <summary>
+    /// Sends an event this service published before again, with its original id and the <c>healing</c> flag, to heal
+    /// a stuck saga: a consumer that had not applied it applies it now; one that had answers with what it published
+    /// then. False when this service has no such event (never published, or past the outbox retention).
+    /// </summary>
+    Task<bool> RepublishAsync(string eventId, CancellationToken cancellationToken);
 }
 
-internal sealed class EventPublisher<TContext>(TContext db, IOptions<MessagingOptions> options, TimeProvider clock) : IEventPublisher
+internal sealed class EventPublisher<TContext>(TContext db, ConsumedEvent consumed, IOptions<MessagingOptions> options, TimeProvider clock)
+    : IEventPublisher
     where TContext : DbContext
 {
+    public async Task<bool> RepublishAsync(string eventId, CancellationToken cancellationToken) =>
+        Guid.TryParse(eventId, out var id) && await OutboxRedelivery.RepublishAsync(db, id, cancellationToken);
+
     public PublishedEvent Publish<TEvent>(TEvent @event) where TEvent : IIntegrationEvent
     {
         var settings = options.Value;
@@ -43,6 +55,7 @@ internal sealed class EventPublisher<TContext>(TContext db, IOptions<MessagingOp
             Data = JsonSerializer.SerializeToUtf8Bytes(@event, MessagingJson.Options),
             TraceParent = activity?.Id,
             TraceState = activity?.TraceStateString,
+            CausedBy = consumed.Context?.Id,
         };
         db.Set<OutboxMessage>().Add(message);
         return new PublishedEvent(message.Id.ToString(), message.Type, message.Source, message.Time);

@@ -23,6 +23,10 @@ namespace ShopChoreography.ServiceDefaults.Messaging.Outbox;
 /// released by the server if that replica dies); the others stand by.</item>
 /// <item>At least once: a crash between publish and mark-as-sent publishes the row again with the same CloudEvent
 /// id, which the consumers' inbox turns into exactly-once effects.</item>
+/// <item>A row the broker refuses for good (too large, corrupt) is parked with its reason and counted, so it never
+/// blocks the rows behind it; everything else (the broker down, timeouts) is retried until Kafka answers.</item>
+/// <item>A dead leader blocks the outbox for at most about <see cref="DeadLeaderBound"/>: the server probes the
+/// leader's connection with TCP keepalives and ends its session, releasing the lock, when the leader stops answering.</item>
 /// </list>
 /// </summary>
 internal sealed class OutboxDispatcher<TContext>(
@@ -35,6 +39,20 @@ internal sealed class OutboxDispatcher<TContext>(
     where TContext : DbContext
 {
     private const string LeaderLock = "SELECT pg_try_advisory_lock(hashtext('shop_outbox_dispatcher'))";
+
+    /// <summary>
+    /// Without these the server keeps a dead client's session, and its lock, until the kernel's TCP keepalive gives
+    /// up (about two hours by default). With them it gives up after idle + count * interval seconds.
+    /// </summary>
+    private const string LeaderSessionKeepalives = "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3";
+
+    public static readonly TimeSpan DeadLeaderBound = TimeSpan.FromSeconds(5 + 3 * 2);
+
+    private static readonly HashSet<ErrorCode> RefusedForGood =
+    [
+        ErrorCode.MsgSizeTooLarge, ErrorCode.InvalidMsg, ErrorCode.InvalidMsgSize,
+        ErrorCode.RecordListTooLarge, ErrorCode.Local_BadMsg,
+    ];
     private static readonly TimeSpan BacklogReportInterval = TimeSpan.FromSeconds(5);
 
     private readonly OutboxOptions _options = options.Value.Outbox;
@@ -53,6 +71,11 @@ internal sealed class OutboxDispatcher<TContext>(
             try
             {
                 await using var connection = await OpenConnectionAsync(stoppingToken);
+                await using (var keepalives = new NpgsqlCommand(LeaderSessionKeepalives, connection))
+                {
+                    await keepalives.ExecuteNonQueryAsync(stoppingToken);
+                }
+
                 await using (var tryLock = new NpgsqlCommand(LeaderLock, connection))
                 {
                     if (!(bool)(await tryLock.ExecuteScalarAsync(stoppingToken))!)
@@ -102,11 +125,12 @@ internal sealed class OutboxDispatcher<TContext>(
 
             await _untilKafkaAnswers.ExecuteAsync(async token =>
             {
-                var delivered = await PublishAsync(pending, token);
+                var (delivered, refused) = await PublishAsync(pending, token);
                 await MarkSentAsync(connection, delivered, token);
-                if (delivered.Count < pending.Count)
+                await ParkAsync(connection, refused, token);
+                if (delivered.Count + refused.Count < pending.Count)
                 {
-                    pending = pending.Except(delivered).ToList();
+                    pending = pending.Except(delivered).Except(refused.Select(r => r.Row)).ToList();
                     throw new KafkaException(ErrorCode.Local_MsgTimedOut);
                 }
             }, stoppingToken);
@@ -129,8 +153,8 @@ internal sealed class OutboxDispatcher<TContext>(
     internal async Task<List<OutboxMessage>> ReadPendingAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         await using var query = new NpgsqlCommand("""
-            SELECT sequence, id, topic, key, type, source, subject, time, data, traceparent, tracestate
-            FROM outbox_messages WHERE sent_at IS NULL ORDER BY sequence LIMIT $1
+            SELECT sequence, id, topic, key, type, source, subject, time, data, traceparent, tracestate, healing
+            FROM outbox_messages WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY sequence LIMIT $1
             """, connection)
         {
             Parameters = { new() { Value = _options.BatchSize } },
@@ -152,6 +176,7 @@ internal sealed class OutboxDispatcher<TContext>(
                 Data = reader.GetFieldValue<byte[]>(8),
                 TraceParent = reader.IsDBNull(9) ? null : reader.GetString(9),
                 TraceState = reader.IsDBNull(10) ? null : reader.GetString(10),
+                Healing = reader.GetBoolean(11),
             });
         }
 
@@ -160,9 +185,10 @@ internal sealed class OutboxDispatcher<TContext>(
 
     /// <summary>
     /// Hands every row to the producer in sequence order, then waits for the acknowledgements. The idempotent
-    /// producer keeps that order within each partition, retries included. Returns the rows the broker acknowledged.
+    /// producer keeps that order within each partition, retries included. Returns the rows the broker acknowledged
+    /// and those it refused for good.
     /// </summary>
-    internal async Task<List<OutboxMessage>> PublishAsync(IReadOnlyList<OutboxMessage> rows, CancellationToken cancellationToken)
+    internal async Task<(List<OutboxMessage> Delivered, List<(OutboxMessage Row, string Reason)> Refused)> PublishAsync(IReadOnlyList<OutboxMessage> rows, CancellationToken cancellationToken)
     {
         var deliveries = new List<(OutboxMessage Row, Task<DeliveryResult<string?, byte[]?>> Delivery, Activity? Span)>(rows.Count);
         foreach (var row in rows)
@@ -173,6 +199,7 @@ internal sealed class OutboxDispatcher<TContext>(
         }
 
         var delivered = new List<OutboxMessage>(rows.Count);
+        var refused = new List<(OutboxMessage Row, string Reason)>();
         foreach (var (row, delivery, span) in deliveries)
         {
             try
@@ -183,6 +210,11 @@ internal sealed class OutboxDispatcher<TContext>(
                 telemetry.PublishDuration.Record((clock.GetUtcNow() - row.Time).TotalSeconds,
                     new KeyValuePair<string, object?>("messaging.destination.name", row.Topic));
                 delivered.Add(row);
+            }
+            catch (ProduceException<string?, byte[]?> ex) when (RefusedForGood.Contains(ex.Error.Code))
+            {
+                span?.SetStatus(ActivityStatusCode.Error, ex.Error.Reason);
+                refused.Add((row, $"{ex.Error.Code}: {ex.Error.Reason}"));
             }
             catch (ProduceException<string?, byte[]?> ex)
             {
@@ -195,7 +227,7 @@ internal sealed class OutboxDispatcher<TContext>(
             }
         }
 
-        return delivered;
+        return (delivered, refused);
     }
 
     internal static async Task MarkSentAsync(NpgsqlConnection connection, IReadOnlyCollection<OutboxMessage> rows, CancellationToken cancellationToken)
@@ -205,11 +237,25 @@ internal sealed class OutboxDispatcher<TContext>(
             return;
         }
 
-        await using var update = new NpgsqlCommand("UPDATE outbox_messages SET sent_at = now() WHERE sequence = ANY($1)", connection)
+        await using var update = new NpgsqlCommand("UPDATE outbox_messages SET sent_at = now(), healing = false WHERE sequence = ANY($1)", connection)
         {
             Parameters = { new() { Value = rows.Select(row => row.Sequence).ToArray() } },
         };
         await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task ParkAsync(NpgsqlConnection connection, List<(OutboxMessage Row, string Reason)> refused, CancellationToken cancellationToken)
+    {
+        foreach (var (row, reason) in refused)
+        {
+            await using var park = new NpgsqlCommand("UPDATE outbox_messages SET parked_at = now(), park_reason = $2 WHERE sequence = $1", connection)
+            {
+                Parameters = { new() { Value = row.Sequence }, new() { Value = reason } },
+            };
+            await park.ExecuteNonQueryAsync(cancellationToken);
+            telemetry.OutboxParked.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", row.Topic));
+            logger.LogError("Outbox event {EventId} ({Type}) was refused by the broker for good and is parked: {Reason}", row.Id, row.Type, reason);
+        }
     }
 
     private async Task ReportBacklogAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -221,7 +267,7 @@ internal sealed class OutboxDispatcher<TContext>(
         }
 
         _lastBacklogReport = now;
-        await using var query = new NpgsqlCommand("SELECT count(*), min(time) FROM outbox_messages WHERE sent_at IS NULL", connection);
+        await using var query = new NpgsqlCommand("SELECT count(*), min(time) FROM outbox_messages WHERE sent_at IS NULL AND parked_at IS NULL", connection);
         await using var reader = await query.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         var oldest = reader.IsDBNull(1) ? now : reader.GetFieldValue<DateTimeOffset>(1);
@@ -254,6 +300,10 @@ internal sealed class OutboxDispatcher<TContext>(
             Data = row.Data,
         };
         cloudEvent.SetPartitionKey(row.Key);
+        if (row.Healing)
+        {
+            cloudEvent[KafkaCloudEventBinding.HealingAttribute] = true;
+        }
         // Consumers continue from the publish span when there is one, else from the context the row was written in.
         var traceParent = span?.Id ?? row.TraceParent;
         if (traceParent is not null)

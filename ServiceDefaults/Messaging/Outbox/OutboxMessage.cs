@@ -32,4 +32,15 @@ public sealed class OutboxMessage
     public string? TraceState { get; init; }
 
     public DateTimeOffset? SentAt { get; set; }
+
+    /// <summary>The CloudEvent id of the consumed event whose handler wrote this row, if any: what healing re-sends.</summary>
+    public string? CausedBy { get; init; }
+
+    /// <summary>Set when the row is sent again to heal a stuck saga: the consumers answer a duplicate by re-sending theirs.</summary>
+    public bool Healing { get; set; }
+
+    /// <summary>When the broker refused the row for good (for example too large); parked rows no longer block the rows behind.</summary>
+    public DateTimeOffset? ParkedAt { get; set; }
+
+    public string? ParkReason { get; set; }
 }
