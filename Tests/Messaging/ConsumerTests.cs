@@ -3,6 +3,7 @@ using CloudNative.CloudEvents;
 using CloudNative.CloudEvents.Extensions;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
 using ShopChoreography.ServiceDefaults.Messaging.Consumers;
 using ShopChoreography.Tests.Distributed;
@@ -120,6 +121,63 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         var deadLetter = Assert.Single(TopicReader.ReadUntil(bootstrapServers, $"{service}.dlq", read => read.Count == 1));
         Assert.Equal(events[9].Id, deadLetter.Header("ce_id"));
         Assert.Equal(1, TopicReader.HighWatermark(bootstrapServers, $"{service}.dlq", 0));
+    }
+
+    [Fact]
+    public async Task Events_whose_database_is_unreachable_wait_for_it_and_are_applied_once_it_is_back_never_dead_lettered()
+    {
+        var topic = fixture.CreateTopic("database-outage", partitions: 1);
+        var service = $"probe-outage-{Guid.NewGuid():N}";
+        fixture.KafkaCluster.CreateTopic($"{service}.dlq", partitions: 1, replicationFactor: 3);
+        var database = new NpgsqlConnectionStringBuilder(await ProbeService.CreateDatabaseAsync(fixture));
+        await using var proxy = new TcpProxy(database.Host!, database.Port);
+        database.Host = "127.0.0.1";
+        database.Port = proxy.Port;
+        await using var consumer = await ProbeService.CreateAsync(fixture, database.ConnectionString, service, topic, consumes: true);
+        await consumer.StartAsync();
+        var before = Probe("k", 1);
+        await ProduceAsync(topic, KafkaCloudEventBinding.ToKafkaMessage(before));
+        await Poller.UntilAsync(consumer.AppliedAsync, rows => rows.Count == 1, "the first event to be applied");
+
+        proxy.Down();
+        var during = Enumerable.Range(2, 5).Select(sequence => Probe("k", sequence)).ToList();
+        await ProduceAsync(topic, [.. during.Select(KafkaCloudEventBinding.ToKafkaMessage)]);
+        // Far past the probe's retry budget (2 retries, 10 ms apart): the consumer must keep waiting, not give up.
+        await Poller.UntilAsync(() => Task.FromResult(proxy.Refused), refused => refused >= 10, "the consumer to keep retrying the database");
+        proxy.Up();
+
+        var applied = await Poller.UntilAsync(consumer.AppliedAsync, rows => rows.Count >= 6, "every event to be applied after the outage");
+        Assert.Equal([before.Id, .. during.Select(e => e.Id)], applied.Select(a => a.EventId));
+        Assert.Equal(0, TopicReader.HighWatermark(await fixture.ConnectionStringAsync("kafka"), $"{service}.dlq", 0));
+    }
+
+    [Fact]
+    public async Task Partitions_paused_by_back_pressure_resume_after_a_rebalance_takes_them_away_and_gives_them_back()
+    {
+        var topic = fixture.CreateTopic("paused-rebalance", partitions: 2);
+        var service = $"probe-paused-{Guid.NewGuid():N}";
+        var database = await ProbeService.CreateDatabaseAsync(fixture);
+        var events = Enumerable.Range(1, 400).Select(i => Probe($"key-{i % 10}", i, ProbeEvent.Slow)).ToList();
+        await ProduceAsync(topic, [.. events.Select(KafkaCloudEventBinding.ToKafkaMessage)]);
+        void FewInFlight(ServiceDefaults.Messaging.MessagingOptions options) => options.Consumer.MaxInFlightPerPartition = 4;
+        await using var first = await ProbeService.CreateAsync(fixture, database, service, topic, consumes: true, FewInFlight);
+        await first.StartAsync();
+        var firstHost = first.Services.GetRequiredService<ConsumerHost<ProbeDbContext>>();
+        await Poller.UntilAsync(() => Task.FromResult(firstHost.PausedPartitions), paused => paused == 2,
+            "back-pressure to pause both partitions of the first member");
+
+        // A second member joins (each gets one partition) and leaves again (the first gets both back), while the
+        // first member's partitions are paused by back-pressure.
+        await using (var second = await ProbeService.CreateAsync(fixture, database, service, topic, consumes: true, FewInFlight))
+        {
+            await second.StartAsync();
+            await Poller.UntilAsync(() => Task.FromResult(second.Services.GetRequiredService<ConsumerHost<ProbeDbContext>>().Assignment.Count),
+                count => count == 1, "the second member to own one partition", TimeSpan.FromSeconds(60));
+        }
+
+        var applied = await Poller.UntilAsync(first.AppliedAsync, rows => rows.Count >= events.Count,
+            "every event to be applied once the first member owns both partitions again", TimeSpan.FromSeconds(90));
+        Assert.Equal(events.Select(e => e.Id).Order(), applied.Select(a => a.EventId).Order());
     }
 
     private static CloudEvent Probe(string key, int sequence, string? behaviour = null)

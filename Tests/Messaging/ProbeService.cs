@@ -15,6 +15,7 @@ public sealed record ProbeEvent(string Key, int Sequence, string? Behaviour = nu
     public const string Type = "test.probe.v1";
     public const string Reject = "reject";
     public const string KeepFailing = "keep-failing";
+    public const string Slow = "slow";
     public const string KeepTimingOut = "keep-timing-out";
 
     string IIntegrationEvent.Subject => Key;
@@ -53,8 +54,16 @@ public sealed class RecordProbe(ProbeDbContext db) : IEventHandler<ProbeEvent>
         ProbeEvent.Reject => throw new EventRejectedException("the probe asked to be rejected"),
         ProbeEvent.KeepFailing => throw new InvalidOperationException("the probe keeps failing"),
         ProbeEvent.KeepTimingOut => throw new TimeoutException("the probe keeps timing out"),
+        ProbeEvent.Slow => RecordAfterWorkAsync(probe, context, cancellationToken),
         _ => Record(probe, context),
     };
+
+    /// <summary>Handler work that takes a while, so records queue up and back-pressure pauses the partition.</summary>
+    private async Task RecordAfterWorkAsync(ProbeEvent probe, EventContext context, CancellationToken cancellationToken)
+    {
+        await Task.Delay(TimeSpan.FromMilliseconds(40), cancellationToken);
+        await Record(probe, context);
+    }
 
     private Task Record(ProbeEvent probe, EventContext context)
     {

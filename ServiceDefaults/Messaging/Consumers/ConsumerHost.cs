@@ -30,6 +30,7 @@ internal sealed class ConsumerHost<TContext>(
     private readonly int _maxInFlight = options.Value.Consumer.MaxInFlightPerPartition;
     private IConsumer<string?, byte[]?>? _consumer;
     private volatile TopicPartition[] _assignment = [];
+    private int _pausedCount;
     private CancellationToken _stopping;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -82,6 +83,9 @@ internal sealed class ConsumerHost<TContext>(
 
     /// <summary>The partitions this member owns now.</summary>
     public IReadOnlyList<TopicPartition> Assignment => _assignment;
+
+    /// <summary>How many of them are paused by back-pressure now.</summary>
+    public int PausedPartitions => Volatile.Read(ref _pausedCount);
 
     /// <summary>Called by librdkafka inside Consume when the group gives this member partitions.</summary>
     internal void OnAssigned(IEnumerable<TopicPartition> partitions)
@@ -143,6 +147,8 @@ internal sealed class ConsumerHost<TContext>(
                 consumer.Resume([partition]);
             }
         }
+
+        Volatile.Write(ref _pausedCount, _paused.Count);
     }
 
     private void CommitStoredOffsets(IConsumer<string?, byte[]?> consumer)
