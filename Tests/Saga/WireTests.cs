@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Confluent.Kafka;
@@ -72,6 +73,119 @@ public sealed partial class WireTests(DistributedAppFixture fixture) : IDisposab
 
         Assert.Equal(before, await SnapshotAsync(customer, [sku, soldOut], [completed, refunded]));
     }
+
+    [Fact]
+    public async Task Healing_a_completed_order_re_sends_every_event_of_its_saga_with_the_original_ids_and_changes_nothing()
+    {
+        var (customer, sku) = (Shop.Unique("c"), Shop.Unique("sku"));
+        await _shop.SetBalanceAsync(customer, 100.00m);
+        await _shop.SetStockAsync(sku, 5);
+        var orderId = await _shop.PlaceOrderAsync(customer, (sku, 2, 10.00m));
+        await _shop.WaitUntilSettledAsync(orderId);
+        await _shop.WaitForTimelineAsync(orderId, 4);
+        var originals = await EventsOfAsync(orderId, count: 4);
+        var before = await SnapshotAsync(customer, [sku], [orderId]);
+
+        using var heal = await _shop.Orders.PostAsync($"/operations/orders/{orderId}/heal", null);
+
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, heal.StatusCode);
+        var events = await EventsOfAsync(orderId, count: 8);
+        var copies = events.Where(e => e.Header("ce_healing") == "true").ToList();
+        Assert.Equal(originals.Select(e => e.Header("ce_id")).Order(), copies.Select(e => e.Header("ce_id")).Order());
+        await WaitUntilConsumedAsync(copies.Select(e => e.TopicPartitionOffset));
+        Assert.Equal(before, await SnapshotAsync(customer, [sku], [orderId]));
+    }
+
+    [Fact]
+    public async Task An_order_whose_OrderCreated_was_lost_is_listed_as_stuck_then_healed_and_charged_and_reserved_once()
+    {
+        var (customer, sku) = (Shop.Unique("c"), Shop.Unique("sku"));
+        await _shop.SetBalanceAsync(customer, 100.00m);
+        await _shop.SetStockAsync(sku, 5);
+        // Unpooled: closing it ends the session, and so releases the lock.
+        await using var ordersDb = new Npgsql.NpgsqlConnection(new Npgsql.NpgsqlConnectionStringBuilder(
+            await fixture.ConnectionStringAsync("ordersdb")) { Pooling = false }.ConnectionString);
+        await ordersDb.OpenAsync();
+        await TakeOverOutboxDispatchAsync(ordersDb); // Orders can no longer publish
+
+        var orderId = await _shop.PlaceOrderAsync(customer, (sku, 2, 10.00m));
+        // The event is lost as a broker losing data would lose it: marked sent, never delivered.
+        Assert.Equal(1, await ExecuteAsync(ordersDb, $"UPDATE outbox_messages SET sent_at = now() WHERE key = '{orderId}'"));
+
+        var stuck = await Poller.UntilAsync(
+            async () => await _shop.Orders.GetFromJsonAsync<List<StuckOrderView>>("/operations/stuck-orders") ?? [],
+            list => list.Any(o => o.OrderId == orderId && o.HealAttempts >= 1), $"order {orderId} to be found stuck and healed",
+            TimeSpan.FromSeconds(60));
+        Assert.Equal(("Pending", "payment"), stuck.Where(o => o.OrderId == orderId).Select(o => (o.Status, o.WaitingFor)).Single());
+        await ordersDb.CloseAsync(); // Orders publishes again
+
+        var order = await _shop.WaitUntilSettledAsync(orderId);
+        Assert.Equal("Completed", order.Status);
+        Assert.Equal(new PaymentView(orderId, "Succeeded", 20.00m), await _shop.GetPaymentAsync(orderId));
+        Assert.Equal(new AccountView(customer, 80.00m), await _shop.GetAccountAsync(customer));
+        Assert.Equal(new StockView(sku, 3, 2), await _shop.GetStockAsync(sku));
+        var created = (await EventsOfAsync(orderId, count: 4)).Where(e => e.Header("ce_type") == "shop.orders.order-created.v1").ToList();
+        Assert.Equal("true", Assert.Single(created).Header("ce_healing"));
+    }
+
+    [Fact]
+    public async Task A_refund_that_arrives_before_its_charge_is_not_forgotten_the_charge_is_refunded_when_it_comes()
+    {
+        var (customer, sku) = (Shop.Unique("c"), Shop.Unique("sku"));
+        await _shop.SetBalanceAsync(customer, 100.00m);
+        await _shop.SetStockAsync(sku, 5);
+        var orderId = Guid.NewGuid(); // as after a restore: Inventory's answer arrives before Payments saw the order
+        var bootstrapServers = await fixture.ConnectionStringAsync("kafka");
+        var failed = await RedeliverAsync([Event("inventory.events", "/inventory", "shop.inventory.inventory-reservation-failed.v1", orderId,
+            $$"""{"orderId":"{{orderId}}","reason":"out-of-stock","items":[{"sku":"{{sku}}","quantity":1}]}""")]);
+        // Orders consumes the same partition and has no such order: once it dead-letters the event, it was delivered.
+        TopicReader.ReadUntil(bootstrapServers, "orders.dlq", read => read.Any(r => r.Message.Key == orderId.ToString()), atEnd: false);
+
+        await RedeliverAsync([Event("orders.events", "/orders", "shop.orders.order-created.v1", orderId,
+            $$"""{"orderId":"{{orderId}}","customerId":"{{customer}}","total":25.00,"items":[{"sku":"{{sku}}","quantity":1,"unitPrice":25.00}]}""")]);
+
+        await Poller.UntilAsync(() => _shop.GetPaymentAsync(orderId), payment => payment?.Status == "Refunded", "the charge to be refunded");
+        Assert.Equal(new AccountView(customer, 100.00m), await _shop.GetAccountAsync(customer));
+        await WaitUntilConsumedAsync(failed);
+    }
+
+    private static ConsumeResult<string?, byte[]?> Event(string topic, string source, string type, Guid orderId, string data)
+    {
+        var cloudEvent = new CloudNative.CloudEvents.CloudEvent(CloudNative.CloudEvents.CloudEventsSpecVersion.V1_0,
+            ServiceDefaults.Messaging.CloudEvents.KafkaCloudEventBinding.ExtensionAttributes)
+        {
+            Id = Guid.NewGuid().ToString(),
+            Source = new Uri(source, UriKind.Relative),
+            Type = type,
+            Time = DateTimeOffset.UtcNow,
+            Subject = orderId.ToString(),
+            DataContentType = "application/json",
+            Data = System.Text.Encoding.UTF8.GetBytes(data),
+        };
+        CloudNative.CloudEvents.Extensions.Partitioning.SetPartitionKey(cloudEvent, orderId.ToString());
+        return new() { Topic = topic, Message = ServiceDefaults.Messaging.CloudEvents.KafkaCloudEventBinding.ToKafkaMessage(cloudEvent) };
+    }
+
+    /// <summary>Ends the session of Orders' outbox dispatcher and holds its lock on this connection until it closes.</summary>
+    private static async Task TakeOverOutboxDispatchAsync(Npgsql.NpgsqlConnection connection) =>
+        await Poller.UntilAsync(async () =>
+        {
+            await ExecuteAsync(connection, """
+                SELECT pg_terminate_backend(pid) FROM pg_locks
+                WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+                  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                """);
+            await using var tryLock = new Npgsql.NpgsqlCommand("SELECT pg_try_advisory_lock(hashtext('shop_outbox_dispatcher'))", connection);
+            return (bool)(await tryLock.ExecuteScalarAsync())!;
+        }, locked => locked, "the outbox dispatcher lock of Orders");
+
+    private static async Task<int> ExecuteAsync(Npgsql.NpgsqlConnection connection, string sql)
+    {
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return await command.ExecuteNonQueryAsync();
+    }
+
+    private sealed record StuckOrderView(Guid OrderId, string Status, string WaitingFor, DateTimeOffset LastProgress, int HealAttempts);
 
     /// <summary>Everything the three services say about these orders, as one comparable string.</summary>
     private async Task<string> SnapshotAsync(string customer, string[] skus, Guid[] orderIds)
