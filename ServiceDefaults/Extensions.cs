@@ -7,6 +7,7 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using ShopChoreography.ServiceDefaults.Kafka;
+using ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -77,6 +78,8 @@ public static class Extensions
     /// <c>/health</c>: ready, every check passes (the database and Kafka included).
     /// <c>/alive</c>: the process answers. Both are mapped in every environment: container hosts probe them.
     /// Every error response, an unhandled exception's included, is an RFC 9457 problem details body.
+    /// A service that uses messaging also gets the operator endpoints <c>/operations/dead-letters</c> (list) and
+    /// <c>/operations/dead-letters/replay</c>, unless <c>Messaging:Operations:MapEndpoints</c> is false.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
@@ -87,6 +90,7 @@ public static class Extensions
         {
             Predicate = registration => registration.Tags.Contains(LiveTag),
         });
+        app.MapMessagingOperations();
         return app;
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using ShopChoreography.ServiceDefaults.Messaging;
 using ShopChoreography.ServiceDefaults.Messaging.Consumers;
+using ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
 using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 
 namespace Microsoft.Extensions.Hosting;
@@ -54,10 +55,14 @@ public static class MessagingBuilderExtensions
 {
     public const string ConfigurationSection = "Messaging";
 
+    /// <summary>The connection whose string is the Kafka cluster's bootstrap servers.</summary>
+    internal const string KafkaConnectionName = "kafka";
+
     /// <summary>
     /// The messaging core for a service whose database is <typeparamref name="TContext"/> (whose model calls
     /// <see cref="MessagingModel.AddMessagingTables"/>): outbox dispatcher, consumer host with inbox, retries and
-    /// dead letters, retention, tracing and metrics, on the Kafka cluster of connection <c>kafka</c>.
+    /// dead letters (listed and replayed by <see cref="DeadLetterReplay"/>), retention, tracing and metrics, on the Kafka
+    /// cluster of connection <c>kafka</c>.
     /// Tunables bind from the <c>Messaging</c> configuration section (see <see cref="MessagingOptions"/>).
     /// </summary>
     public static MessagingBuilder AddMessaging<TContext>(this IHostApplicationBuilder builder, string serviceName)
@@ -78,13 +83,13 @@ public static class MessagingBuilderExtensions
         services.AddScoped<ConsumedEvent>();
         services.AddScoped<IEventPublisher, EventPublisher<TContext>>();
 
-        builder.AddKafkaProducer<string?, byte[]?>("kafka", producer =>
+        builder.AddKafkaProducer<string?, byte[]?>(KafkaConnectionName, producer =>
         {
             producer.Config.EnableIdempotence = true;
             producer.Config.Acks = Acks.All;
             producer.Config.LingerMs ??= 5;
         });
-        builder.AddKafkaConsumer<string?, byte[]?>("kafka", consumer =>
+        builder.AddKafkaConsumer<string?, byte[]?>(KafkaConnectionName, consumer =>
             {
                 consumer.Config.GroupId = serviceName;
                 consumer.Config.AutoOffsetReset = AutoOffsetReset.Earliest;
@@ -102,6 +107,7 @@ public static class MessagingBuilderExtensions
 
         services.AddSingleton<DeadLetterPublisher>();
         services.AddSingleton<EventProcessor<TContext>>();
+        services.AddSingleton<DeadLetterReplay>();
         AddHostedSingleton<OutboxDispatcher<TContext>>(services);
         AddHostedSingleton<ConsumerHost<TContext>>(services);
         AddHostedSingleton<MessagingRetention<TContext>>(services);

@@ -17,6 +17,8 @@ public sealed class MessagingOptions
     public InboxOptions Inbox { get; } = new();
 
     public ConsumerOptions Consumer { get; } = new();
+
+    public OperationsOptions Operations { get; } = new();
 }
 
 public sealed class OutboxOptions
@@ -60,4 +62,16 @@ public sealed class ConsumerOptions
 
     /// <summary>The longest wait between two tries, so a partition resumes within this long after an outage ends.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+}
+
+public sealed class OperationsOptions
+{
+    /// <summary>
+    /// Maps the operator endpoints (<c>/operations/dead-letters</c>) with the default endpoints. They list and replay
+    /// dead letters: keep them off public ingress, or turn them off here where operators have no private route.
+    /// </summary>
+    public bool MapEndpoints { get; set; } = true;
+
+    /// <summary>How long listing or replaying may take to read the dead-letter topic before giving up.</summary>
+    public TimeSpan DeadLetterReadTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -98,8 +98,17 @@ public sealed class ProbeService : IAsyncDisposable
         return connectionString;
     }
 
-    public static async Task<ProbeService> CreateAsync(DistributedAppFixture fixture, string database, string serviceName,
-        string topic, bool consumes, Action<MessagingOptions>? configure = null)
+    public static Task<ProbeService> CreateAsync(DistributedAppFixture fixture, string database, string serviceName,
+        string topic, bool consumes, Action<MessagingOptions>? configure = null) =>
+        BuildAsync(fixture, database, serviceName, topic, consumes ? messaging => messaging.Handle<ProbeEvent, RecordProbe>(topic) : null, configure);
+
+    /// <summary>The same service, with <typeparamref name="THandler"/> applying the probes of <paramref name="topic"/>.</summary>
+    public static Task<ProbeService> CreateAsync<THandler>(DistributedAppFixture fixture, string database, string serviceName,
+        string topic, Action<MessagingOptions>? configure = null) where THandler : class, IEventHandler<ProbeEvent> =>
+        BuildAsync(fixture, database, serviceName, topic, messaging => messaging.Handle<ProbeEvent, THandler>(topic), configure);
+
+    private static async Task<ProbeService> BuildAsync(DistributedAppFixture fixture, string database, string serviceName,
+        string topic, Action<MessagingBuilder>? handle, Action<MessagingOptions>? configure)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -120,11 +129,7 @@ public sealed class ProbeService : IAsyncDisposable
                 options.Consumer.MaxRetryAttempts = 2;
                 configure?.Invoke(options);
             });
-        if (consumes)
-        {
-            messaging.Handle<ProbeEvent, RecordProbe>(topic);
-        }
-
+        handle?.Invoke(messaging);
         return new ProbeService(builder.Build());
     }
 

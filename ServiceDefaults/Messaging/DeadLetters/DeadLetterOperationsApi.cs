@@ -1,0 +1,147 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Confluent.Kafka;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
+
+/// <summary>
+/// Operator endpoints over the service's dead-letter topic. Both take the same filter in the query string:
+/// <c>partition</c>, <c>offset</c> (on the dead-letter topic; <c>offset</c> needs <c>partition</c>), <c>eventId</c>,
+/// <c>type</c>, <c>category</c>, <c>originalTopic</c>; none selects every dead letter.
+/// </summary>
+internal static partial class DeadLetterOperationsApi
+{
+    public const string DeadLettersPath = "/operations/dead-letters";
+
+    private static readonly string[] FilterFields = ["partition", "offset", "eventId", "type", "category", "originalTopic"];
+
+    // The values DeadLetterPublisher writes in the dlq-category header.
+    private static readonly string[] Categories = ["invalid-cloudevent", "invalid-data", "rejected", "handler-failed"];
+
+    /// <summary>Maps the endpoints where the service uses messaging and has not turned them off.</summary>
+    public static IEndpointRouteBuilder MapMessagingOperations(this IEndpointRouteBuilder app)
+    {
+        var services = app.ServiceProvider;
+        if (!services.GetRequiredService<IServiceProviderIsService>().IsService(typeof(DeadLetterReplay)) ||
+            !services.GetRequiredService<IOptions<MessagingOptions>>().Value.Operations.MapEndpoints)
+        {
+            return app;
+        }
+
+        var deadLetters = app.MapGroup(DeadLettersPath);
+        deadLetters.MapGet("", ListAsync);
+        deadLetters.MapPost("/replay", ReplayAsync);
+        return app;
+    }
+
+    internal static async Task<Results<Ok<DeadLetterListing>, ValidationProblem, ProblemHttpResult>> ListAsync(
+        HttpRequest request, DeadLetterReplay deadLetters, CancellationToken cancellationToken)
+    {
+        if (!TryReadFilter(request.Query, out var filter, out var errors))
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        try
+        {
+            return TypedResults.Ok(await deadLetters.ListAsync(filter, cancellationToken));
+        }
+        catch (Exception ex) when (ex is KafkaException or TimeoutException)
+        {
+            return Unavailable(ex);
+        }
+    }
+
+    internal static async Task<Results<Ok<DeadLetterReplayResult>, ValidationProblem, ProblemHttpResult>> ReplayAsync(
+        HttpRequest request, DeadLetterReplay deadLetters, CancellationToken cancellationToken)
+    {
+        if (!TryReadFilter(request.Query, out var filter, out var errors))
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        try
+        {
+            return TypedResults.Ok(await deadLetters.ReplayAsync(filter, cancellationToken));
+        }
+        catch (Exception ex) when (ex is KafkaException or TimeoutException)
+        {
+            return Unavailable(ex);
+        }
+    }
+
+    private static ProblemHttpResult Unavailable(Exception exception) => TypedResults.Problem(
+        title: "The dead-letter topic cannot be read now",
+        detail: exception.Message,
+        statusCode: StatusCodes.Status503ServiceUnavailable);
+
+    /// <summary>
+    /// Reads the filter, naming every bad field. An unknown or repeated parameter is an error rather than ignored:
+    /// a misspelt filter must not turn a replay of one dead letter into a replay of all. Empty values filter nothing.
+    /// </summary>
+    internal static bool TryReadFilter(IQueryCollection query, out DeadLetterFilter filter, out Dictionary<string, string[]> errors)
+    {
+        errors = [];
+        foreach (var (name, values) in query)
+        {
+            if (!FilterFields.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                errors[name] = [$"'{name}' is not a filter; the filters are {string.Join(", ", FilterFields)}."];
+            }
+            else if (values.Count > 1)
+            {
+                errors[name] = [$"'{name}' is given {values.Count} times; give it once."];
+            }
+        }
+
+        var partition = (int?)Number(Text(query, "partition"), "partition", int.MaxValue, errors);
+        var offset = Number(Text(query, "offset"), "offset", long.MaxValue, errors);
+        if (offset is not null && Text(query, "partition") is null)
+        {
+            errors["partition"] = ["An offset is only meaningful with the dead-letter partition it is in."];
+        }
+
+        var category = Text(query, "category");
+        if (category is not null && !Categories.Contains(category))
+        {
+            errors["category"] = [$"'{category}' is not a category; the categories are {string.Join(", ", Categories)}."];
+        }
+
+        var originalTopic = Text(query, "originalTopic");
+        if (originalTopic is not null && (!TopicName().IsMatch(originalTopic) || originalTopic is "." or ".."))
+        {
+            errors["originalTopic"] = [$"'{originalTopic}' is not a Kafka topic name (1 to 249 of a-z, A-Z, 0-9, '.', '_', '-')."];
+        }
+
+        filter = new DeadLetterFilter(partition, offset, Text(query, "eventId"), Text(query, "type"), category, originalTopic);
+        return errors.Count == 0;
+    }
+
+    private static string? Text(IQueryCollection query, string name) =>
+        query.TryGetValue(name, out var values) && values.Count == 1 && !string.IsNullOrWhiteSpace(values[0]) ? values[0] : null;
+
+    private static long? Number(string? text, string name, long max, Dictionary<string, string[]> errors)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number <= max)
+        {
+            return number;
+        }
+
+        errors[name] = [$"'{text}' is not a whole number from 0 to {max}."];
+        return null;
+    }
+
+    [GeneratedRegex("^[a-zA-Z0-9._-]{1,249}$")]
+    private static partial Regex TopicName();
+}
