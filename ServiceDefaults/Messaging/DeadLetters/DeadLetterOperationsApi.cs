@@ -8,6 +8,8 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
+using ShopChoreography.ServiceDefaults.Messaging.Consumers;
+
 namespace ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
 
 /// <summary>
@@ -21,8 +23,7 @@ internal static partial class DeadLetterOperationsApi
 
     private static readonly string[] FilterFields = ["partition", "offset", "eventId", "type", "category", "originalTopic"];
 
-    // The values DeadLetterPublisher writes in the dlq-category header.
-    private static readonly string[] Categories = ["invalid-cloudevent", "invalid-data", "rejected", "handler-failed"];
+    private static readonly string[] Categories = [.. Enum.GetValues<DeadLetterCategory>().Select(DeadLetterHeaders.CategoryValue)];
 
     /// <summary>Maps the endpoints where the service uses messaging and has not turned them off.</summary>
     public static IEndpointRouteBuilder MapMessagingOperations(this IEndpointRouteBuilder app)

@@ -23,10 +23,6 @@ public sealed class DeadLetterReplay
 {
     private const string DeadLetterHeaderPrefix = "dlq-";
 
-    // DeadLetterPublisher's category header (invalid-cloudevent, invalid-data, rejected, handler-failed); dead letters
-    // written before it existed have none.
-    internal const string CategoryHeader = "dlq-category";
-
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly IProducer<string?, byte[]?> _producer;
@@ -223,7 +219,7 @@ public sealed class DeadLetterReplay
             eventId,
             type,
             HeaderText(headers, DeadLetterHeaders.Reason),
-            HeaderText(headers, CategoryHeader),
+            HeaderText(headers, DeadLetterHeaders.Category),
             DateTimeOffset.TryParse(HeaderText(headers, DeadLetterHeaders.Time), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var time)
                 ? time : null);
     }
