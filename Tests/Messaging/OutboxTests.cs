@@ -54,6 +54,48 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task An_event_the_broker_refuses_for_good_is_parked_with_its_reason_and_the_events_behind_it_are_published()
+    {
+        var topic = fixture.CreateTopic("outbox-parked", partitions: 1);
+        var database = await ProbeService.CreateDatabaseAsync(fixture);
+        await using var service = await ProbeService.CreateAsync(fixture, database, "probe-parked", topic, consumes: false);
+        await service.StartAsync();
+        var key = Guid.NewGuid().ToString();
+
+        var tooLarge = Assert.Single(await service.PublishAsync(commit: true, new ProbeEvent(key, 1, new string('x', 2_000_000))));
+        var next = Assert.Single(await service.PublishAsync(commit: true, new ProbeEvent(key, 2)));
+
+        var records = TopicReader.ReadUntil(await fixture.ConnectionStringAsync("kafka"), topic, read => read.Count >= 1);
+        Assert.Equal([next.Id], records.Select(r => r.Header("ce_id")));
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var parked = new Npgsql.NpgsqlCommand("SELECT id::text, park_reason FROM outbox_messages WHERE parked_at IS NOT NULL", connection);
+        await using var reader = await parked.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        Assert.Equal((tooLarge.Id, true), (reader.GetString(0), reader.GetString(1).StartsWith("MsgSizeTooLarge", StringComparison.Ordinal)));
+        Assert.False(await reader.ReadAsync());
+    }
+
+    [Fact]
+    public async Task The_dispatcher_leader_session_asks_the_server_to_drop_it_within_seconds_when_the_leader_stops_answering()
+    {
+        var topic = fixture.CreateTopic("outbox-leader");
+        await using var service = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), "probe-leader", topic, consumes: false);
+        var dispatcher = service.Services.GetRequiredService<OutboxDispatcher<ProbeDbContext>>();
+
+        await using var connection = await dispatcher.OpenConnectionAsync(CancellationToken.None);
+        await using var settings = new Npgsql.NpgsqlCommand(
+            "SELECT current_setting('tcp_keepalives_idle'), current_setting('tcp_keepalives_interval'), current_setting('tcp_keepalives_count')",
+            connection);
+        await using var reader = await settings.ExecuteReaderAsync();
+        await reader.ReadAsync();
+
+        var (idle, interval, count) = (int.Parse(reader.GetString(0)), int.Parse(reader.GetString(1)), int.Parse(reader.GetString(2)));
+        Assert.Equal(OutboxDispatcher<ProbeDbContext>.DeadLeaderBound, TimeSpan.FromSeconds(idle + interval * count));
+        Assert.True(OutboxDispatcher<ProbeDbContext>.DeadLeaderBound <= TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
     public async Task A_handler_continues_the_trace_of_the_request_that_wrote_the_outbox_row()
     {
         var topic = fixture.CreateTopic("trace");

@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-
 using ShopChoreography.ServiceDefaults.Messaging.Consumers;
 
 namespace ShopChoreography.ServiceDefaults.Messaging.DeadLetters;

@@ -44,7 +44,7 @@ internal sealed class OutboxDispatcher<TContext>(
     /// Without these the server keeps a dead client's session, and its lock, until the kernel's TCP keepalive gives
     /// up (about two hours by default). With them it gives up after idle + count * interval seconds.
     /// </summary>
-    private const string LeaderSessionKeepalives = "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3";
+    private const string LeaderSessionKeepalives = "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3";
 
     public static readonly TimeSpan DeadLeaderBound = TimeSpan.FromSeconds(5 + 3 * 2);
 
@@ -71,11 +71,6 @@ internal sealed class OutboxDispatcher<TContext>(
             try
             {
                 await using var connection = await OpenConnectionAsync(stoppingToken);
-                await using (var keepalives = new NpgsqlCommand(LeaderSessionKeepalives, connection))
-                {
-                    await keepalives.ExecuteNonQueryAsync(stoppingToken);
-                }
-
                 await using (var tryLock = new NpgsqlCommand(LeaderLock, connection))
                 {
                     if (!(bool)(await tryLock.ExecuteScalarAsync(stoppingToken))!)
@@ -144,7 +139,9 @@ internal sealed class OutboxDispatcher<TContext>(
             await using var scope = services.CreateAsyncScope();
             var connectionString = scope.ServiceProvider.GetRequiredService<TContext>().Database.GetConnectionString();
             // Unpooled: closing the connection ends the session, which releases the dispatcher lock at once.
-            _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false });
+            var leaderConnection = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false };
+            leaderConnection.Options = $"{leaderConnection.Options} {LeaderSessionKeepalives}".Trim();
+            _dataSource = NpgsqlDataSource.Create(leaderConnection);
         }
 
         return await _dataSource.OpenConnectionAsync(cancellationToken);
