@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ShopChoreography.ServiceDefaults.Messaging;
 using ShopChoreography.ServiceDefaults.Messaging.Consumers;
 using ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
@@ -88,7 +89,10 @@ public static class MessagingBuilderExtensions
             producer.Config.EnableIdempotence = true;
             producer.Config.Acks = Acks.All;
             producer.Config.LingerMs ??= 5;
-        });
+        }, (provider, producer) => producer.SetErrorHandler((_, error) => provider.GetRequiredService<ProducerHealth>().OnError(error)));
+        services.AddSingleton<ProducerHealth>();
+        services.AddHealthChecks().Add(new HealthCheckRegistration(ProducerHealth.Name,
+            provider => provider.GetRequiredService<ProducerHealth>(), HealthStatus.Unhealthy, [Extensions.LiveTag]));
         builder.AddKafkaConsumer<string?, byte[]?>(KafkaConnectionName, consumer =>
             {
                 consumer.Config.GroupId = serviceName;
