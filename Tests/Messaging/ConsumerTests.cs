@@ -157,7 +157,7 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         var topic = fixture.CreateTopic("paused-rebalance", partitions: 2);
         var service = $"probe-paused-{Guid.NewGuid():N}";
         var database = await ProbeService.CreateDatabaseAsync(fixture);
-        var events = Enumerable.Range(1, 400).Select(i => Probe($"key-{i % 10}", i, ProbeEvent.Slow)).ToList();
+        var events = Enumerable.Range(1, 200).Select(i => Probe($"key-{i % 10}", i, ProbeEvent.Slow)).ToList();
         await ProduceAsync(topic, [.. events.Select(KafkaCloudEventBinding.ToKafkaMessage)]);
         void FewInFlight(ServiceDefaults.Messaging.MessagingOptions options) => options.Consumer.MaxInFlightPerPartition = 4;
         await using var first = await ProbeService.CreateAsync(fixture, database, service, topic, consumes: true, FewInFlight);
@@ -176,7 +176,7 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         }
 
         var applied = await Poller.UntilAsync(first.AppliedAsync, rows => rows.Count >= events.Count,
-            "every event to be applied once the first member owns both partitions again", TimeSpan.FromSeconds(90));
+            "every event to be applied once the first member owns both partitions again", TimeSpan.FromSeconds(150));
         Assert.Equal(events.Select(e => e.Id).Order(), applied.Select(a => a.EventId).Order());
     }
 

@@ -61,7 +61,7 @@ public sealed class RecordProbe(ProbeDbContext db) : IEventHandler<ProbeEvent>
     /// <summary>Handler work that takes a while, so records queue up and back-pressure pauses the partition.</summary>
     private async Task RecordAfterWorkAsync(ProbeEvent probe, EventContext context, CancellationToken cancellationToken)
     {
-        await Task.Delay(TimeSpan.FromMilliseconds(40), cancellationToken);
+        await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
         await Record(probe, context);
     }
 
