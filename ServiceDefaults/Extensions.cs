@@ -6,12 +6,13 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using ShopChoreography.ServiceDefaults.Http;
 using ShopChoreography.ServiceDefaults.Kafka;
 
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// What every service shares: OpenTelemetry, health checks, service discovery and HTTP resilience.
+/// What every service shares: OpenTelemetry, health checks, service discovery, HTTP resilience and request limits.
 /// A service calls <see cref="AddServiceDefaults{TBuilder}"/> once and <see cref="MapDefaultEndpoints"/> once.
 /// </summary>
 public static class Extensions
@@ -25,6 +26,7 @@ public static class Extensions
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
         builder.Services.AddProblemDetails();
+        builder.AddRequestLimits();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
