@@ -7,9 +7,9 @@ using ShopChoreography.Tests.Saga;
 
 namespace ShopChoreography.Tests.Input;
 
-/// <summary>The size limits of requests, and how each is answered.</summary>
+/// <summary>What a request may be besides its fields (its size, headers and path), and how the rest is answered.</summary>
 [Collection(DistributedAppCollection.Name)]
-public sealed class HttpLimitsTests(DistributedAppFixture fixture) : IDisposable
+public sealed class RequestLimitsTests(DistributedAppFixture fixture) : IDisposable
 {
     private const int BodyLimit = 1024 * 1024;
     private readonly Shop _shop = new(fixture);
@@ -59,6 +59,25 @@ public sealed class HttpLimitsTests(DistributedAppFixture fixture) : IDisposable
         var customer = Shop.Unique("c");
         using var request = WriteRequest("orders", customer, Encoding.UTF8.GetBytes(ValidBody("orders", customer)));
         request.Headers.Add("Idempotency-Key", new string('k', length));
+
+        using var response = await _shop.Orders.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(["Idempotency-Key"], JsonNode.Parse(await response.Content.ReadAsStringAsync())!["errors"]!.AsObject().Select(e => e.Key));
+        Assert.Equal(0, await RowsHoldingAsync("orders", customer));
+    }
+
+    [Theory]
+    [InlineData("k-\u0001")]
+    [InlineData("k-\u001b[31m")]
+    [InlineData("k-\u007f")]
+    [InlineData("k-\tx")]
+    public async Task An_Idempotency_Key_with_a_control_character_is_refused_naming_it_and_nothing_is_stored(string key)
+    {
+        var customer = Shop.Unique("c");
+        using var request = WriteRequest("orders", customer, Encoding.UTF8.GetBytes(ValidBody("orders", customer)));
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
 
         using var response = await _shop.Orders.SendAsync(request);
 
