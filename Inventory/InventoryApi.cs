@@ -1,6 +1,7 @@
 using ShopChoreography.Contracts;
 using ShopChoreography.Inventory.Data;
 using ShopChoreography.Inventory.Features;
+using ShopChoreography.ServiceDefaults.Http;
 
 namespace ShopChoreography.Inventory;
 
@@ -17,7 +18,7 @@ public static class InventoryApi
 
     public static IEndpointRouteBuilder MapInventoryApi(this IEndpointRouteBuilder app)
     {
-        app.MapPut("/stock/{sku}", Stock.SetAvailableAsync);
+        app.MapPut("/stock/{sku}", Stock.SetAvailableAsync).AcceptsJsonOnly();
         app.MapGet("/stock/{sku}", Stock.GetStockAsync);
         app.MapGet("/reservations/{orderId:guid}", Stock.GetReservationAsync);
         return app;

@@ -1,6 +1,7 @@
 using ShopChoreography.Contracts;
 using ShopChoreography.Orders.Data;
 using ShopChoreography.Orders.Features;
+using ShopChoreography.ServiceDefaults.Http;
 
 namespace ShopChoreography.Orders;
 
@@ -25,7 +26,7 @@ public static class OrdersApi
     public static IEndpointRouteBuilder MapOrdersApi(this IEndpointRouteBuilder app)
     {
         var orders = app.MapGroup("/orders");
-        orders.MapPost("/", PlaceOrder.HandleAsync);
+        orders.MapPost("/", PlaceOrder.HandleAsync).AcceptsJsonOnly();
         orders.MapGet("/{id:guid}", QueryOrders.GetOrderAsync);
         orders.MapGet("/{id:guid}/timeline", QueryOrders.GetTimelineAsync);
 

@@ -1,6 +1,7 @@
 using ShopChoreography.Contracts;
 using ShopChoreography.Payments.Data;
 using ShopChoreography.Payments.Features;
+using ShopChoreography.ServiceDefaults.Http;
 
 namespace ShopChoreography.Payments;
 
@@ -18,7 +19,7 @@ public static class PaymentsApi
 
     public static IEndpointRouteBuilder MapPaymentsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPut("/accounts/{customerId}", Accounts.SetBalanceAsync);
+        app.MapPut("/accounts/{customerId}", Accounts.SetBalanceAsync).AcceptsJsonOnly();
         app.MapGet("/accounts/{customerId}", Accounts.GetAccountAsync);
         app.MapGet("/payments/{orderId:guid}", Accounts.GetPaymentAsync);
         return app;

@@ -6,13 +6,14 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using ShopChoreography.ServiceDefaults.Http;
 using ShopChoreography.ServiceDefaults.Kafka;
 using ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
 
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// What every service shares: OpenTelemetry, health checks, service discovery and HTTP resilience.
+/// What every service shares: OpenTelemetry, health checks, service discovery, HTTP resilience and request limits.
 /// A service calls <see cref="AddServiceDefaults{TBuilder}"/> once and <see cref="MapDefaultEndpoints"/> once.
 /// </summary>
 public static class Extensions
@@ -26,6 +27,7 @@ public static class Extensions
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
         builder.Services.AddProblemDetails();
+        builder.AddRequestLimits();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {

@@ -14,11 +14,7 @@ public sealed class ReserveStockOnPaymentSucceeded(InventoryDbContext db, IEvent
 {
     public async Task HandleAsync(PaymentSucceeded payment, EventContext context, CancellationToken cancellationToken)
     {
-        if (payment.Items.Count == 0 || payment.Items.Any(line => line.Quantity <= 0))
-        {
-            throw new EventRejectedException($"order {payment.OrderId} has no lines to reserve, or a line without quantity");
-        }
-
+        EventRules.RejectIfBroken(payment);
         if (await db.Reservations.AnyAsync(r => r.OrderId == payment.OrderId, cancellationToken))
         {
             return; // this order was decided already

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using ShopChoreography.Inventory.Data;
+using ShopChoreography.ServiceDefaults.Http;
 
 namespace ShopChoreography.Inventory.Features;
 
@@ -14,16 +15,15 @@ public sealed record ReservationView(Guid OrderId, string Status, IReadOnlyList<
 /// <summary><c>PUT</c>/<c>GET /stock/{sku}</c> and <c>GET /reservations/{orderId}</c>.</summary>
 public static class Stock
 {
-    public const int MaxSkuLength = 64;
     public const int MaxAvailable = 1_000_000_000;
 
     public static async Task<Results<Ok<StockView>, ValidationProblem>> SetAvailableAsync(string sku, HttpRequest request,
         InventoryDbContext db, CancellationToken cancellationToken)
     {
         var (available, errors) = await ReadAvailableAsync(request, cancellationToken);
-        if (sku.Length > MaxSkuLength || string.IsNullOrWhiteSpace(sku))
+        if (request.IdentifierProblem(nameof(sku)) is { } problem)
         {
-            errors["sku"] = [$"sku must be 1 to {MaxSkuLength} characters."];
+            errors[nameof(sku)] = [problem];
         }
 
         if (errors.Count > 0)
@@ -56,11 +56,15 @@ public static class Stock
     private static async Task<(int? Available, Dictionary<string, string[]> Errors)> ReadAvailableAsync(
         HttpRequest request, CancellationToken cancellationToken)
     {
-        try
+        var (document, problem) = await JsonRequestBody.ReadObjectAsync(request, cancellationToken);
+        if (document is null)
         {
-            using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
-            if (body.RootElement.ValueKind != JsonValueKind.Object ||
-                !body.RootElement.TryGetProperty("available", out var value) ||
+            return (null, new() { [JsonRequestBody.Field] = [problem!] });
+        }
+
+        using (document)
+        {
+            if (!document.RootElement.TryGetProperty("available", out var value) ||
                 value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var available))
             {
                 return (null, new() { ["available"] = ["available is required and must be a whole number."] });
@@ -69,10 +73,6 @@ public static class Stock
             return available is < 0 or > MaxAvailable
                 ? (null, new() { ["available"] = [$"available must be between 0 and {MaxAvailable}."] })
                 : (available, []);
-        }
-        catch (JsonException)
-        {
-            return (null, new() { ["body"] = ["The body must be a JSON object: it is empty or not valid JSON."] });
         }
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using ShopChoreography.Contracts;
 using ShopChoreography.Orders.Data;
+using ShopChoreography.ServiceDefaults.Http;
 using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 
 namespace ShopChoreography.Orders.Features;
@@ -43,12 +44,9 @@ public static class PlaceOrder
         }
 
         var idempotencyKey = request.Headers[IdempotencyHeader].ToString();
-        if (idempotencyKey.Length > IdempotencyKey.MaxLength)
+        if (idempotencyKey.Length > 0 && IdentifierText.Problem(idempotencyKey, IdempotencyHeader, IdempotencyKey.MaxLength) is { } keyProblem)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                [IdempotencyHeader] = [$"The {IdempotencyHeader} header must be at most {IdempotencyKey.MaxLength} characters."],
-            });
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [IdempotencyHeader] = [keyProblem] });
         }
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -94,11 +92,6 @@ public static class PlaceOrder
 /// <summary>A valid <c>POST /orders</c> body.</summary>
 public sealed record PlaceOrderRequest(string CustomerId, IReadOnlyList<OrderLine> Items)
 {
-    public const int MaxIdLength = 64;
-    public const int MaxItems = 100;
-    public const int MaxQuantity = 1000;
-    public const decimal MaxUnitPrice = 1_000_000m;
-
     public decimal Total => Items.Sum(item => item.Quantity * item.UnitPrice);
 
     /// <summary>Same customer and lines, however the JSON was written: what makes two requests "the same".</summary>
@@ -112,27 +105,17 @@ public sealed record PlaceOrderRequest(string CustomerId, IReadOnlyList<OrderLin
         void Fail(string field, string message) =>
             (errors.TryGetValue(field, out var list) ? list : errors[field] = []).Add(message);
 
-        JsonDocument document;
-        try
+        var (document, problem) = await JsonRequestBody.ReadObjectAsync(request, cancellationToken);
+        if (document is null)
         {
-            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
-        }
-        catch (JsonException)
-        {
-            Fail("body", "The body must be a JSON object: it is empty or not valid JSON.");
+            Fail(JsonRequestBody.Field, problem!);
             return (null, Finish(errors));
         }
 
         using (document)
         {
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                Fail("body", "The body must be a JSON object.");
-                return (null, Finish(errors));
-            }
-
-            var customerId = Text(root, "customerId", "customerId", Fail);
+            var customerId = Identifier(root, "customerId", "customerId", Fail);
             var items = new List<OrderLine>();
             if (!root.TryGetProperty("items", out var itemsElement) || itemsElement.ValueKind == JsonValueKind.Null)
             {
@@ -142,9 +125,9 @@ public sealed record PlaceOrderRequest(string CustomerId, IReadOnlyList<OrderLin
             {
                 Fail("items", "items must be an array.");
             }
-            else if (itemsElement.GetArrayLength() is 0 or > MaxItems)
+            else if (itemsElement.GetArrayLength() is 0 or > OrderLimits.MaxItems)
             {
-                Fail("items", $"items must hold 1 to {MaxItems} lines.");
+                Fail("items", $"items must hold 1 to {OrderLimits.MaxItems} lines.");
             }
             else
             {
@@ -171,15 +154,15 @@ public sealed record PlaceOrderRequest(string CustomerId, IReadOnlyList<OrderLin
             return null;
         }
 
-        var sku = Text(item, "sku", $"{path}.sku", fail);
+        var sku = Identifier(item, "sku", $"{path}.sku", fail);
         int? quantity = null;
         if (!item.TryGetProperty("quantity", out var q) || q.ValueKind != JsonValueKind.Number || !q.TryGetInt32(out var parsedQuantity))
         {
             fail($"{path}.quantity", "quantity is required and must be a whole number.");
         }
-        else if (parsedQuantity is < 1 or > MaxQuantity)
+        else if (parsedQuantity is < 1 or > OrderLimits.MaxQuantity)
         {
-            fail($"{path}.quantity", $"quantity must be between 1 and {MaxQuantity}.");
+            fail($"{path}.quantity", $"quantity must be between 1 and {OrderLimits.MaxQuantity}.");
         }
         else
         {
@@ -187,27 +170,23 @@ public sealed record PlaceOrderRequest(string CustomerId, IReadOnlyList<OrderLin
         }
 
         decimal? unitPrice = null;
-        if (!item.TryGetProperty("unitPrice", out var p) || p.ValueKind != JsonValueKind.Number || !p.TryGetDecimal(out var parsedPrice))
+        if (!item.TryGetProperty("unitPrice", out var p) || p.ValueKind != JsonValueKind.Number)
         {
             fail($"{path}.unitPrice", "unitPrice is required and must be a number.");
         }
-        else if (parsedPrice <= 0 || parsedPrice > MaxUnitPrice)
+        else if (!p.TryGetAmount(out var parsedPrice) || parsedPrice <= 0 || parsedPrice > OrderLimits.MaxUnitPrice)
         {
-            fail($"{path}.unitPrice", $"unitPrice must be greater than 0 and at most {MaxUnitPrice}.");
-        }
-        else if (decimal.Round(parsedPrice, 2) != parsedPrice)
-        {
-            fail($"{path}.unitPrice", "unitPrice must have at most 2 decimal places.");
+            fail($"{path}.unitPrice", $"unitPrice must be greater than 0 and at most {OrderLimits.MaxUnitPrice}, with at most 2 decimal places.");
         }
         else
         {
-            unitPrice = decimal.Round(parsedPrice, 2) + 0.00m; // one scale, so 5 and 5.00 are the same request
+            unitPrice = parsedPrice;
         }
 
         return sku is not null && quantity is not null && unitPrice is not null ? new OrderLine(sku, quantity.Value, unitPrice.Value) : null;
     }
 
-    private static string? Text(JsonElement parent, string property, string path, Action<string, string> fail)
+    private static string? Identifier(JsonElement parent, string property, string path, Action<string, string> fail)
     {
         if (!parent.TryGetProperty(property, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -215,15 +194,19 @@ public sealed record PlaceOrderRequest(string CustomerId, IReadOnlyList<OrderLin
             return null;
         }
 
-        if (value.ValueKind != JsonValueKind.String || value.GetString() is not { } text || string.IsNullOrWhiteSpace(text))
+        if (value.ValueKind != JsonValueKind.String)
         {
-            fail(path, $"{property} must be a non-empty string.");
+            fail(path, $"{property} must be a string.");
             return null;
         }
 
-        if (text.Length > MaxIdLength)
+        var text = value.GetUnicodeText();
+        var problem = text is null
+            ? $"{property} must be valid Unicode text: it holds bytes that are not UTF-8, or an unpaired surrogate."
+            : IdentifierText.Problem(text, property);
+        if (problem is not null)
         {
-            fail(path, $"{property} must be at most {MaxIdLength} characters.");
+            fail(path, problem);
             return null;
         }
 

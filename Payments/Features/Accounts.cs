@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using ShopChoreography.Payments.Data;
+using ShopChoreography.ServiceDefaults.Http;
 
 namespace ShopChoreography.Payments.Features;
 
@@ -12,16 +13,15 @@ public sealed record PaymentView(Guid OrderId, string Status, decimal Amount);
 /// <summary><c>PUT</c>/<c>GET /accounts/{customerId}</c> and <c>GET /payments/{orderId}</c>.</summary>
 public static class Accounts
 {
-    public const int MaxCustomerIdLength = 64;
     public const decimal MaxBalance = 1_000_000_000m;
 
     public static async Task<Results<Ok<AccountView>, ValidationProblem>> SetBalanceAsync(string customerId, HttpRequest request,
         PaymentsDbContext db, CancellationToken cancellationToken)
     {
         var (balance, errors) = await ReadBalanceAsync(request, cancellationToken);
-        if (customerId.Length > MaxCustomerIdLength || string.IsNullOrWhiteSpace(customerId))
+        if (request.IdentifierProblem(nameof(customerId)) is { } problem)
         {
-            errors["customerId"] = [$"customerId must be 1 to {MaxCustomerIdLength} characters."];
+            errors[nameof(customerId)] = [problem];
         }
 
         if (errors.Count > 0)
@@ -52,26 +52,22 @@ public static class Accounts
     private static async Task<(decimal? Balance, Dictionary<string, string[]> Errors)> ReadBalanceAsync(
         HttpRequest request, CancellationToken cancellationToken)
     {
-        try
+        var (document, problem) = await JsonRequestBody.ReadObjectAsync(request, cancellationToken);
+        if (document is null)
         {
-            using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
-            if (body.RootElement.ValueKind != JsonValueKind.Object ||
-                !body.RootElement.TryGetProperty("balance", out var value) ||
-                value.ValueKind != JsonValueKind.Number || !value.TryGetDecimal(out var balance))
+            return (null, new() { [JsonRequestBody.Field] = [problem!] });
+        }
+
+        using (document)
+        {
+            if (!document.RootElement.TryGetProperty("balance", out var value) || value.ValueKind != JsonValueKind.Number)
             {
                 return (null, new() { ["balance"] = ["balance is required and must be a number."] });
             }
 
-            if (balance < 0 || balance > MaxBalance || decimal.Round(balance, 2) != balance)
-            {
-                return (null, new() { ["balance"] = [$"balance must be between 0 and {MaxBalance} with at most 2 decimal places."] });
-            }
-
-            return (balance, []);
-        }
-        catch (JsonException)
-        {
-            return (null, new() { ["body"] = ["The body must be a JSON object: it is empty or not valid JSON."] });
+            return value.TryGetAmount(out var balance) && balance is >= 0 and <= MaxBalance
+                ? (balance, [])
+                : (null, new() { ["balance"] = [$"balance must be between 0 and {MaxBalance} with at most 2 decimal places."] });
         }
     }
 }

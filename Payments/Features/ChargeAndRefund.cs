@@ -14,11 +14,7 @@ public sealed class ChargeCustomerOnOrderCreated(PaymentsDbContext db, IEventPub
 {
     public async Task HandleAsync(OrderCreated order, EventContext context, CancellationToken cancellationToken)
     {
-        if (order.Total <= 0 || decimal.Round(order.Total, 2) != order.Total)
-        {
-            throw new EventRejectedException($"order {order.OrderId} has an invalid total {order.Total}");
-        }
-
+        EventRules.RejectIfBroken(order);
         if (await db.Payments.AnyAsync(p => p.OrderId == order.OrderId, cancellationToken))
         {
             return; // already charged (or refused) for this order: a charge happens at most once
@@ -57,6 +53,7 @@ public sealed class RefundOnInventoryReservationFailed(PaymentsDbContext db, IEv
 {
     public async Task HandleAsync(InventoryReservationFailed reservation, EventContext context, CancellationToken cancellationToken)
     {
+        EventRules.RejectIfBroken(reservation);
         var payment = await db.Payments
             .FromSql($"SELECT * FROM payments WHERE \"OrderId\" = {reservation.OrderId} FOR UPDATE")
             .SingleOrDefaultAsync(cancellationToken);
