@@ -163,7 +163,7 @@ public static class KafkaCloudEventBinding
         {
             null => null,
             byte[] bytes => bytes, // data_base64
-            JsonElement json => JsonSerializer.SerializeToUtf8Bytes(json),
+            JsonElement json => Encoding.UTF8.GetBytes(json.GetRawText()), // as written: re-encoding could throw on bad text
             string text => Encoding.UTF8.GetBytes(text),
             var other => throw new InvalidCloudEventException($"unsupported structured data of type {other.GetType().Name}"),
         };

@@ -63,6 +63,12 @@ internal sealed class EventProcessor<TContext>(
         {
             return await DeadLetterAsync(record, DeadLetterCategory.InvalidCloudEvent, ex.Reason, ex, attempts: 1, span: null, cancellationToken);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Whatever a record holds, it must never stop its partition.
+            return await DeadLetterAsync(record, DeadLetterCategory.InvalidCloudEvent, $"the record cannot be read: {ex.Message}", ex,
+                attempts: 1, span: null, cancellationToken);
+        }
 
         using var span = StartProcessSpan(record, cloudEvent);
         if (!handlers.TryGet(cloudEvent.Type!, out var handler))
