@@ -20,7 +20,7 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         var topic = fixture.CreateTopic("inbox-concurrent");
         await using var consumer = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), "probe-concurrent", topic, consumes: true);
         var processor = consumer.Services.GetRequiredService<EventProcessor<ProbeDbContext>>();
-        var record = Record(topic, offset: 0, Probe("key-1", 1));
+        var record = Record(topic, offset: 0, ProbeEvent.CloudEvent("key-1", 1));
 
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => processor.ProcessAsync(record, CancellationToken.None))));
         var later = await processor.ProcessAsync(record, CancellationToken.None);
@@ -36,8 +36,8 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
     {
         var topic = fixture.CreateTopic("inbox-redelivery", partitions: 1);
         var key = Guid.NewGuid().ToString();
-        var original = Probe(key, 1);
-        var marker = Probe(key, 2);
+        var original = ProbeEvent.CloudEvent(key, 1);
+        var marker = ProbeEvent.CloudEvent(key, 2);
         await ProduceAsync(topic, KafkaCloudEventBinding.ToKafkaMessage(original), KafkaCloudEventBinding.ToKafkaMessage(original),
             KafkaCloudEventBinding.ToKafkaMessage(marker));
         await using var consumer = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), $"probe-redelivery-{key}", topic, consumes: true);
@@ -54,7 +54,7 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         var topic = fixture.CreateTopic("poison", partitions: 1);
         var service = $"probe-poison-{Guid.NewGuid():N}";
         fixture.KafkaCluster.CreateTopic($"{service}.dlq", partitions: 1, replicationFactor: 3);
-        var valid = KafkaCloudEventBinding.ToKafkaMessage(Probe("k", 1));
+        var valid = KafkaCloudEventBinding.ToKafkaMessage(ProbeEvent.CloudEvent("k", 1));
         (Message<string?, byte[]?> Record, string Reason, string Category)[] poison =
         [
             (new() { Key = "k", Value = "hello"u8.ToArray(), Headers = [] }, "no ce_specversion header", "invalid-cloudevent"),
@@ -64,16 +64,16 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
             (WithValue(valid, "not json"), "is not a valid ProbeEvent", "invalid-data"),
             (WithValue(valid, """{"sequence": 1}"""), "is not a valid ProbeEvent", "invalid-data"),
             (WithValue(valid, """{"key": "\ud800", "sequence": 1}"""), "is not a valid ProbeEvent", "invalid-data"),
-            (KafkaCloudEventBinding.ToKafkaMessage(Probe("k\\u0000", 1)), "the database refused the data", "invalid-data"),
-            (KafkaCloudEventBinding.ToKafkaMessage(Probe("k", 1, ProbeEvent.Reject)), "the probe asked to be rejected", "rejected"),
-            (KafkaCloudEventBinding.ToKafkaMessage(Probe("k", 1, ProbeEvent.KeepFailing)),
+            (WithValue(valid, """{"key": "k\u0000", "sequence": 1}"""), "the database refused the data", "invalid-data"),
+            (KafkaCloudEventBinding.ToKafkaMessage(ProbeEvent.CloudEvent("k", 1, ProbeEvent.Reject)), "the probe asked to be rejected", "rejected"),
+            (KafkaCloudEventBinding.ToKafkaMessage(ProbeEvent.CloudEvent("k", 1, ProbeEvent.KeepFailing)),
                 "still failed after 3 attempts while the database answered: the probe keeps failing", "handler-failed"),
             (new() { Key = "k", Value = "{ not json"u8.ToArray(), Headers = new() { { "content-type", "application/cloudevents+json"u8.ToArray() } } },
                 "structured mode value cannot be decoded", "invalid-cloudevent"),
         ];
-        var unhandledType = Probe("k", 1);
+        var unhandledType = ProbeEvent.CloudEvent("k", 1);
         unhandledType.Type = "test.not-handled-here.v1";
-        var marker = Probe("k", 2);
+        var marker = ProbeEvent.CloudEvent("k", 2);
         await ProduceAsync(topic, [.. poison.Select(p => p.Record), KafkaCloudEventBinding.ToKafkaMessage(unhandledType), KafkaCloudEventBinding.ToKafkaMessage(marker)]);
         await using var consumer = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), service, topic, consumes: true);
 
@@ -109,7 +109,7 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         var topic = fixture.CreateTopic("rejected-among-many", partitions: 1);
         var service = $"probe-among-{Guid.NewGuid():N}";
         fixture.KafkaCluster.CreateTopic($"{service}.dlq", partitions: 1, replicationFactor: 3);
-        var events = Enumerable.Range(1, 20).Select(i => Probe("k", i, i == 10 ? ProbeEvent.Reject : null)).ToList();
+        var events = Enumerable.Range(1, 20).Select(i => ProbeEvent.CloudEvent("k", i, i == 10 ? ProbeEvent.Reject : null)).ToList();
         await ProduceAsync(topic, [.. events.Select(KafkaCloudEventBinding.ToKafkaMessage)]);
         await using var consumer = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), service, topic, consumes: true);
 
@@ -135,12 +135,12 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         database.Port = proxy.Port;
         await using var consumer = await ProbeService.CreateAsync(fixture, database.ConnectionString, service, topic, consumes: true);
         await consumer.StartAsync();
-        var before = Probe("k", 1);
+        var before = ProbeEvent.CloudEvent("k", 1);
         await ProduceAsync(topic, KafkaCloudEventBinding.ToKafkaMessage(before));
         await Poller.UntilAsync(consumer.AppliedAsync, rows => rows.Count == 1, "the first event to be applied");
 
         proxy.Down();
-        var during = Enumerable.Range(2, 5).Select(sequence => Probe("k", sequence)).ToList();
+        var during = Enumerable.Range(2, 5).Select(sequence => ProbeEvent.CloudEvent("k", sequence)).ToList();
         await ProduceAsync(topic, [.. during.Select(KafkaCloudEventBinding.ToKafkaMessage)]);
         // Far past the probe's retry budget (2 retries, 10 ms apart): the consumer must keep waiting, not give up.
         await Poller.UntilAsync(() => Task.FromResult(proxy.Refused), refused => refused >= 10, "the consumer to keep retrying the database");
@@ -157,7 +157,7 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         var topic = fixture.CreateTopic("paused-rebalance", partitions: 2);
         var service = $"probe-paused-{Guid.NewGuid():N}";
         var database = await ProbeService.CreateDatabaseAsync(fixture);
-        var events = Enumerable.Range(1, 200).Select(i => Probe($"key-{i % 10}", i, ProbeEvent.Slow)).ToList();
+        var events = Enumerable.Range(1, 200).Select(i => ProbeEvent.CloudEvent($"key-{i % 10}", i, ProbeEvent.Slow)).ToList();
         await ProduceAsync(topic, [.. events.Select(KafkaCloudEventBinding.ToKafkaMessage)]);
         void FewInFlight(ServiceDefaults.Messaging.MessagingOptions options) => options.Consumer.MaxInFlightPerPartition = 4;
         await using var first = await ProbeService.CreateAsync(fixture, database, service, topic, consumes: true, FewInFlight);
@@ -178,22 +178,6 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         var applied = await Poller.UntilAsync(first.AppliedAsync, rows => rows.Count >= events.Count,
             "every event to be applied once the first member owns both partitions again", TimeSpan.FromSeconds(150));
         Assert.Equal(events.Select(e => e.Id).Order(), applied.Select(a => a.EventId).Order());
-    }
-
-    private static CloudEvent Probe(string key, int sequence, string? behaviour = null)
-    {
-        var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0, KafkaCloudEventBinding.ExtensionAttributes)
-        {
-            Id = Guid.NewGuid().ToString(),
-            Source = new Uri("/probe", UriKind.Relative),
-            Type = ProbeEvent.Type,
-            Time = DateTimeOffset.UtcNow,
-            Subject = key,
-            DataContentType = "application/json",
-            Data = Encoding.UTF8.GetBytes($$"""{"key":"{{key}}","sequence":{{sequence}},"behaviour":{{(behaviour is null ? "null" : $"\"{behaviour}\"")}}}"""),
-        };
-        cloudEvent.SetPartitionKey(key);
-        return cloudEvent;
     }
 
     private static ConsumeResult<string?, byte[]?> Record(string topic, long offset, CloudEvent cloudEvent) => new()

@@ -54,7 +54,7 @@ public sealed class DeadLetterReplayTests(DistributedAppFixture fixture)
         await consumer.StartAsync();
         var deadLetters = consumer.Services.GetRequiredService<DeadLetterReplay>();
         var key = Guid.NewGuid().ToString();
-        var rejected = KafkaCloudEventBinding.ToKafkaMessage(Probe(key, 1));
+        var rejected = KafkaCloudEventBinding.ToKafkaMessage(ProbeEvent.CloudEvent(key, 1));
         var eventId = Id(rejected);
         var byId = new DeadLetterFilter(EventId: eventId);
 
@@ -80,7 +80,7 @@ public sealed class DeadLetterReplayTests(DistributedAppFixture fixture)
         var secondReplay = await deadLetters.ReplayAsync(byId, CancellationToken.None);
         Assert.Equal((1, 1), (secondReplay.Matched, secondReplay.Replayed)); // replaying never removes the dead letter
         // Applied in partition order: once the next event of the key is applied, the second copy has been consumed.
-        var next = KafkaCloudEventBinding.ToKafkaMessage(Probe(key, 2));
+        var next = KafkaCloudEventBinding.ToKafkaMessage(ProbeEvent.CloudEvent(key, 2));
         await ProduceAsync(new TopicPartition(topic, replayedTo.Partition), next);
         var applied = await Poller.UntilAsync(consumer.AppliedAsync, rows => rows.Any(row => row.EventId == Id(next)), "the next event of the key to be applied");
 
@@ -104,7 +104,7 @@ public sealed class DeadLetterReplayTests(DistributedAppFixture fixture)
         var (first, second) = (fixture.CreateTopic("replay-first", partitions: 2), fixture.CreateTopic("replay-second", partitions: 2));
         var service = $"probe-filters-{Guid.NewGuid():N}";
         fixture.KafkaCluster.CreateTopic($"{service}.dlq", partitions: 2, replicationFactor: 3);
-        var structured = Probe("d", 4);
+        var structured = ProbeEvent.CloudEvent("d", 4);
         structured.Type = MalformedType;
         var notACloudEvent = new Message<string?, byte[]?> { Key = "e", Value = "hello"u8.ToArray(), Headers = [] };
         var letters = new (string Name, int Partition, Message<string?, byte[]?> Original, string? OriginalTopic, string? Category)[]
@@ -216,7 +216,7 @@ public sealed class DeadLetterReplayTests(DistributedAppFixture fixture)
 
     private static Message<string?, byte[]?> Binary(string key, string type)
     {
-        var cloudEvent = Probe(key, 1);
+        var cloudEvent = ProbeEvent.CloudEvent(key, 1);
         cloudEvent.Type = type;
         return KafkaCloudEventBinding.ToKafkaMessage(cloudEvent);
     }
@@ -227,22 +227,6 @@ public sealed class DeadLetterReplayTests(DistributedAppFixture fixture)
         Value = new CloudNative.CloudEvents.SystemTextJson.JsonEventFormatter().EncodeStructuredModeMessage(cloudEvent, out _).ToArray(),
         Headers = new() { { "content-type", "application/cloudevents+json"u8.ToArray() } },
     };
-
-    private static CloudEvent Probe(string key, int sequence)
-    {
-        var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0, KafkaCloudEventBinding.ExtensionAttributes)
-        {
-            Id = Guid.NewGuid().ToString(),
-            Source = new Uri("/probe", UriKind.Relative),
-            Type = ProbeEvent.Type,
-            Time = DateTimeOffset.UtcNow,
-            Subject = key,
-            DataContentType = "application/json",
-            Data = Encoding.UTF8.GetBytes($$"""{"key":"{{key}}","sequence":{{sequence}}}"""),
-        };
-        cloudEvent.SetPartitionKey(key);
-        return cloudEvent;
-    }
 
     private static string Id(Message<string?, byte[]?> message) => Encoding.UTF8.GetString(message.Headers.GetLastBytes("ce_id"));
 

@@ -19,6 +19,24 @@ public sealed record ProbeEvent(string Key, int Sequence, string? Behaviour = nu
     public const string KeepTimingOut = "keep-timing-out";
 
     string IIntegrationEvent.Subject => Key;
+
+    /// <summary>A probe as a CloudEvent of its own, as a test producing straight onto a topic writes it.</summary>
+    public static CloudNative.CloudEvents.CloudEvent CloudEvent(string key, int sequence, string? behaviour = null)
+    {
+        var cloudEvent = new CloudNative.CloudEvents.CloudEvent(CloudNative.CloudEvents.CloudEventsSpecVersion.V1_0,
+            ServiceDefaults.Messaging.CloudEvents.KafkaCloudEventBinding.ExtensionAttributes)
+        {
+            Id = Guid.NewGuid().ToString(),
+            Source = new Uri("/probe", UriKind.Relative),
+            Type = Type,
+            Time = DateTimeOffset.UtcNow,
+            Subject = key,
+            DataContentType = "application/json",
+            Data = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new ProbeEvent(key, sequence, behaviour), MessagingJson.Options),
+        };
+        CloudNative.CloudEvents.Extensions.Partitioning.SetPartitionKey(cloudEvent, key);
+        return cloudEvent;
+    }
 }
 
 public sealed class AppliedEvent
