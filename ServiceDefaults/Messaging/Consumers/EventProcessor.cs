@@ -6,12 +6,11 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Polly;
 using Polly.Retry;
-using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
 using ShopChoreography.ServiceDefaults.Messaging.Inbox;
+using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 
 namespace ShopChoreography.ServiceDefaults.Messaging.Consumers;
 
