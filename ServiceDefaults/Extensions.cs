@@ -6,7 +6,10 @@ using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using Microsoft.Extensions.Options;
 using ShopChoreography.ServiceDefaults.Kafka;
+using ShopChoreography.ServiceDefaults.Messaging;
+using ShopChoreography.ServiceDefaults.Messaging.Consumers;
 using ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
 
 namespace Microsoft.Extensions.Hosting;
@@ -25,6 +28,8 @@ public static class Extensions
     {
         builder.ConfigureOpenTelemetry();
         builder.AddDefaultHealthChecks();
+        // A service whose Kafka topics are missing says so at start and is not ready (Event Hubs cannot create them).
+        builder.AddKafkaTopicCheck(MessagingBuilderExtensions.KafkaConnectionName, MessagingTopicsInUse);
         builder.Services.AddProblemDetails();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
@@ -33,6 +38,20 @@ public static class Extensions
             http.AddServiceDiscovery();
         });
         return builder;
+    }
+
+    /// <summary>The topics the messaging core of this service uses, when it has one: those it handles, its own, its dead letters.</summary>
+    private static IEnumerable<string> MessagingTopicsInUse(IServiceProvider services)
+    {
+        if (services.GetService<EventHandlers>() is not { } handlers)
+        {
+            return [];
+        }
+
+        var options = services.GetRequiredService<IOptions<MessagingOptions>>().Value;
+        IEnumerable<string> published = options.PublishTopic is { } topic ? [topic] : [];
+        IEnumerable<string> deadLetters = handlers.Any ? [options.DeadLetterTopic] : [];
+        return [.. handlers.Topics, .. published, .. deadLetters];
     }
 
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
