@@ -214,7 +214,7 @@ public sealed partial class PublishManifestTests(PublishedManifests manifests)
             foreach (var client in new[] { "Producer", "Consumer" })
             {
                 var prefix = $"Aspire__Confluent__Kafka__{client}__Config__";
-                Assert.Equal("SASL_SSL", plain[prefix + "security.protocol"]);
+                Assert.Equal("sasl_ssl", plain[prefix + "security.protocol"]);
                 Assert.Equal("PLAIN", plain[prefix + "sasl.mechanism"]);
                 Assert.Equal("$ConnectionString", plain[prefix + "sasl.username"]);
                 Assert.Equal("true", plain[prefix + "socket.keepalive.enable"]);

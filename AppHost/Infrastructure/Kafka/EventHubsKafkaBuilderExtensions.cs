@@ -28,10 +28,11 @@ public static class EventHubsKafkaBuilderExtensions
     /// <summary>
     /// What Event Hubs' Kafka endpoint needs from librdkafka. It closes connections idle for 240 s, so metadata is refreshed
     /// sooner than that and sockets are kept alive; its request and session timeouts are longer than Kafka's defaults.
+    /// Values are spelt as librdkafka documents them (<c>sasl_ssl</c>), which Confluent.Kafka's typed properties also read.
     /// </summary>
     private static IEnumerable<KafkaClientSettingAnnotation> ClientSettings(IResourceBuilder<ParameterResource> saslPassword) =>
     [
-        KafkaClientSettingAnnotation.Plain(KafkaClients.All, "security.protocol", "SASL_SSL"),
+        KafkaClientSettingAnnotation.Plain(KafkaClients.All, "security.protocol", "sasl_ssl"),
         KafkaClientSettingAnnotation.Plain(KafkaClients.All, "sasl.mechanism", "PLAIN"),
         KafkaClientSettingAnnotation.Plain(KafkaClients.All, "sasl.username", "$ConnectionString"),
         KafkaClientSettingAnnotation.FromSecret(KafkaClients.All, "sasl.password", saslPassword),
