@@ -3,7 +3,8 @@ using ShopChoreography.AppHost.Infrastructure.Kafka;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
-// Infrastructure:Mode = auto | local | containers (see README): where Kafka and PostgreSQL come from.
+// Where Kafka and PostgreSQL come from (see README): running, Infrastructure:Mode = auto | local | containers;
+// publishing for azd, Deploy:Infrastructure = containers | managed.
 var mode = builder.GetInfrastructureMode();
 
 var kafka = builder.AddKafka("kafka", mode);
@@ -14,6 +15,7 @@ var paymentsDb = postgres.AddDatabase("paymentsdb");
 var inventoryDb = postgres.AddDatabase("inventorydb");
 
 builder.AddProject<Projects.Orders>("orders")
+    .WithPublicHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithReference(ordersDb).WaitFor(ordersDb)
     .WithKafka(kafka);

@@ -66,6 +66,25 @@ public static class KafkaClientBuilderExtensions
         builder.AddKafkaInstrumentation(connectionName, settings.Config, settings.DisableHealthChecks, settings.DisableMetrics);
     }
 
+    /// <summary>
+    /// Registers <see cref="KafkaTopicCheck"/>: at start, the service checks that <paramref name="requiredTopics"/> exist on
+    /// the cluster of <paramref name="connectionName"/> and is not ready until they do. It asks the admin client of the
+    /// connection's health check, so it does nothing for a connection without one.
+    /// </summary>
+    public static TBuilder AddKafkaTopicCheck<TBuilder>(this TBuilder builder, string connectionName,
+        Func<IServiceProvider, IEnumerable<string>> requiredTopics) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.TryAddSingleton(services => new KafkaTopicCheck(services, connectionName, requiredTopics,
+            services.GetRequiredService<ILogger<KafkaTopicCheck>>()));
+        builder.Services.AddHostedService(services => services.GetRequiredService<KafkaTopicCheck>());
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(KafkaTopicCheck.HealthCheckName,
+            services => services.GetRequiredService<KafkaTopicCheck>(), HealthStatus.Unhealthy, tags: null));
+        return builder;
+    }
+
+    /// <summary>The key of the admin client that a connection's health checks share.</summary>
+    internal static string AdminClientKey(string connectionName) => $"{connectionName}-health";
+
     private static void Log(IServiceProvider services, LogMessage message) =>
         services.GetRequiredService<ILoggerFactory>().CreateLogger("Confluent.Kafka").Log(
             (LogLevel)message.LevelAs(LogLevelType.MicrosoftExtensionsLogging), "{Facility} {Client}: {Message}",
@@ -83,7 +102,7 @@ public static class KafkaClientBuilderExtensions
         if (!disableHealthChecks)
         {
             // A producer and a consumer of the same cluster share one check and one admin client.
-            var adminKey = $"{connectionName}-health";
+            var adminKey = AdminClientKey(connectionName);
             builder.Services.TryAddKeyedSingleton(adminKey, (_, _) => KafkaHealthCheck.CreateAdminClient(config));
             builder.Services.Configure<HealthCheckServiceOptions>(options =>
             {

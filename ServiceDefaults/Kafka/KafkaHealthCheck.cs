@@ -15,8 +15,15 @@ public sealed class KafkaHealthCheck(IAdminClient admin) : IHealthCheck
     /// <summary>Only the properties that say how to reach the cluster; the rest belongs to producers and consumers.</summary>
     private static readonly string[] ConnectionProperties = ["bootstrap.servers", "client.", "security.", "sasl.", "ssl.", "socket.", "broker."];
 
-    public static IAdminClient CreateAdminClient(ClientConfig clientConfig) =>
-        new AdminClientBuilder(clientConfig.Where(property => ConnectionProperties.Any(property.Key.StartsWith))).Build();
+    public static IAdminClient CreateAdminClient(ClientConfig clientConfig) => new AdminClientBuilder(ConnectionConfig(clientConfig)).Build();
+
+    /// <summary>
+    /// The client's settings that say how to reach the cluster, security included (TLS, SASL), so the check connects
+    /// the way the producer and consumer do.
+    /// </summary>
+    public static AdminClientConfig ConnectionConfig(ClientConfig clientConfig) =>
+        new(clientConfig.Where(property => ConnectionProperties.Any(property.Key.StartsWith))
+            .ToDictionary(property => property.Key, property => property.Value));
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

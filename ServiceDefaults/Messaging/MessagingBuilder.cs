@@ -109,6 +109,10 @@ public static class MessagingBuilderExtensions
                 .SetPartitionsLostHandler((_, partitions) =>
                     provider.GetRequiredService<ConsumerHost<TContext>>().OnRevoked(partitions.Select(p => p.TopicPartition), lost: true)));
 
+        // A service whose topics are missing says so at start and is not ready (Event Hubs cannot create them).
+        builder.AddKafkaTopicCheck(KafkaConnectionName, _ =>
+            [.. handlers.Topics, .. options.PublishTopic is { } topic ? [topic] : Array.Empty<string>(),
+             .. handlers.Any ? [options.DeadLetterTopic] : Array.Empty<string>()]);
         services.AddSingleton<DeadLetterPublisher>();
         services.AddSingleton<EventProcessor<TContext>>();
         services.AddSingleton<DeadLetterReplay>();

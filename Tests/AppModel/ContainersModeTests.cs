@@ -44,7 +44,7 @@ public sealed class ContainersModeTests : IAsyncLifetime
     [Fact]
     public async Task Kafka_runs_a_single_KRaft_node_advertising_both_listeners()
     {
-        var environment = await Resource("kafka").PublishedEnvironmentAsync();
+        var environment = await Resource("kafka").RunEnvironmentAsync();
 
         Assert.Equal("broker,controller", environment["KAFKA_PROCESS_ROLES"]);
         Assert.Equal("1", environment["KAFKA_NODE_ID"]);
@@ -56,6 +56,29 @@ public sealed class ContainersModeTests : IAsyncLifetime
         Assert.Equal("PLAINTEXT_INTERNAL", environment["KAFKA_INTER_BROKER_LISTENER_NAME"]);
         Assert.Equal("1", environment["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"]);
         Assert.Equal("12", environment["KAFKA_NUM_PARTITIONS"]);
+    }
+
+    [Fact]
+    public async Task Kafka_starts_the_broker_and_creates_the_contract_topics()
+    {
+        var kafka = Assert.IsAssignableFrom<ContainerResource>(Resource("kafka"));
+
+#pragma warning disable CS0618 // the same inspection helper as the environment's
+        var arguments = await kafka.GetArgumentValuesAsync(DistributedApplicationOperation.Run);
+#pragma warning restore CS0618
+
+        Assert.Equal(["/bin/sh", "-c"], arguments.Take(2));
+        Assert.Contains("for topic in orders.events payments.events inventory.events orders.dlq payments.dlq inventory.dlq; do", arguments[2]);
+        Assert.Contains("--partitions 12 --replication-factor 1", arguments[2]);
+    }
+
+    [Fact]
+    public void Postgres_keeps_its_data_in_a_volume_when_run_by_a_container_runtime()
+    {
+        var volume = Assert.Single(Resource("postgres").Annotations.OfType<ContainerMountAnnotation>());
+
+        Assert.Equal(ContainerMountType.Volume, volume.Type);
+        Assert.Equal("/var/lib/postgresql", volume.Target);
     }
 
     [Fact]

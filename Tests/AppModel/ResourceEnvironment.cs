@@ -14,4 +14,24 @@ internal static class ResourceEnvironment
         return ((IResourceWithEnvironment)resource).GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Publish);
 #pragma warning restore CS0618
     }
+
+    /// <summary>
+    /// The environment a resource gets when the app runs, before any endpoint is allocated: each value as its manifest
+    /// expression (<c>{kafka.bindings.tcp.port}</c>), so a test sees what the orchestrator would fill in.
+    /// </summary>
+    public static async Task<Dictionary<string, string>> RunEnvironmentAsync(this IResource resource)
+    {
+        var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run), resource);
+        foreach (var callback in resource.Annotations.OfType<EnvironmentCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+
+        return context.EnvironmentVariables.ToDictionary(variable => variable.Key, variable => variable.Value switch
+        {
+            string text => text,
+            IManifestExpressionProvider expression => expression.ValueExpression,
+            var other => other.ToString() ?? "",
+        });
+    }
 }

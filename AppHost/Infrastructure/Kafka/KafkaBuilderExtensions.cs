@@ -18,31 +18,48 @@ public static class KafkaBuilderExtensions
     /// arrives. And its group coordinator moves on from a member that misses a rebalance only once that member's
     /// session times out (45 s by default), so a replica joining would stall the group that long.
     /// </summary>
-    private static readonly Dictionary<string, string> MockConsumerConfig = new()
-    {
-        ["fetch.wait.max.ms"] = "10",
-        ["session.timeout.ms"] = "6000",
-        ["heartbeat.interval.ms"] = "1000",
-    };
+    private static readonly KafkaClientSettingAnnotation[] MockConsumerSettings =
+    [
+        KafkaClientSettingAnnotation.Plain(KafkaClients.Consumer, "fetch.wait.max.ms", "10"),
+        KafkaClientSettingAnnotation.Plain(KafkaClients.Consumer, "session.timeout.ms", "6000"),
+        KafkaClientSettingAnnotation.Plain(KafkaClients.Consumer, "heartbeat.interval.ms", "1000"),
+    ];
 
     public static IResourceBuilder<IResourceWithConnectionString> AddKafka(
         this IDistributedApplicationBuilder builder, string name, InfrastructureMode mode) =>
         mode switch
         {
             InfrastructureMode.Local => builder.CreateResourceBuilder<IResourceWithConnectionString>(builder.AddKafkaMock(name).Resource),
+            InfrastructureMode.Managed => builder.AddEventHubsKafka(name),
             _ => builder.CreateResourceBuilder<IResourceWithConnectionString>(builder.AddKafkaContainer(name).Resource),
         };
 
-    /// <summary>References Kafka from a service, waits for it, and applies the client settings the broker needs.</summary>
+    /// <summary>
+    /// References Kafka from a service, waits for it, and passes the client settings the broker needs
+    /// (<see cref="KafkaClientSettingAnnotation"/>): secrets as references to secret parameters, the rest as plain values.
+    /// </summary>
     public static IResourceBuilder<ProjectResource> WithKafka(
         this IResourceBuilder<ProjectResource> service, IResourceBuilder<IResourceWithConnectionString> kafka)
     {
-        service.WithReference(kafka).WaitFor(kafka);
-        if (kafka.Resource is KafkaMockResource)
+        service.WithReference(kafka);
+        if (kafka.Resource is not ParameterResource)
         {
-            foreach (var (key, value) in MockConsumerConfig)
+            // A connection-string parameter has nothing to wait for.
+            service.WaitFor(kafka);
+        }
+
+        foreach (var setting in kafka.Resource.Annotations.OfType<KafkaClientSettingAnnotation>())
+        {
+            foreach (var variable in setting.EnvironmentVariables())
             {
-                service.WithEnvironment($"Aspire__Confluent__Kafka__Consumer__Config__{key}", value);
+                if (setting.Secret is { } secret)
+                {
+                    service.WithEnvironment(variable, secret);
+                }
+                else
+                {
+                    service.WithEnvironment(variable, setting.Value);
+                }
             }
         }
 
@@ -68,6 +85,10 @@ public static class KafkaBuilderExtensions
                 ],
             })
             .WithHealthCheck(healthCheckKey);
+        foreach (var setting in MockConsumerSettings)
+        {
+            kafka.WithAnnotation(setting);
+        }
 
         builder.Eventing.Subscribe<InitializeResourceEvent>(resource, async (e, cancellationToken) =>
         {
@@ -165,18 +186,14 @@ public static class KafkaBuilderExtensions
             .WithEnvironment("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
                 "CONTROLLER:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT,PLAINTEXT_INTERNAL:PLAINTEXT")
             .WithEnvironment("KAFKA_INTER_BROKER_LISTENER_NAME", "PLAINTEXT_INTERNAL")
-            .WithEnvironment(context =>
-            {
-                // Clients on the host reach the broker through the published port; containers through the resource name.
-                context.EnvironmentVariables["KAFKA_ADVERTISED_LISTENERS"] = ReferenceExpression.Create(
-                    $"PLAINTEXT_HOST://localhost:{resource.PrimaryEndpoint.Property(EndpointProperty.Port)}," +
-                    $"PLAINTEXT_INTERNAL://{resource.Name}:{resource.InternalEndpoint.Property(EndpointProperty.TargetPort)}");
-            })
+            .WithEnvironment(context => context.EnvironmentVariables["KAFKA_ADVERTISED_LISTENERS"] =
+                KafkaContainerResource.AdvertisedListeners(resource, context.ExecutionContext))
             .WithEnvironment("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
             .WithEnvironment("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
             .WithEnvironment("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
             .WithEnvironment("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
             .WithEnvironment("KAFKA_NUM_PARTITIONS", partitions)
+            .WithArgs(KafkaContainerResource.StartCreatingTopics(KafkaTopics.All, KafkaTopics.Partitions))
             .WithHealthCheck(healthCheckKey);
     }
 
