@@ -1,7 +1,9 @@
+using Microsoft.Extensions.Options;
 using ShopChoreography.Contracts;
 using ShopChoreography.Orders.Data;
 using ShopChoreography.Orders.Features;
 using ShopChoreography.ServiceDefaults.Http;
+using ShopChoreography.ServiceDefaults.Messaging;
 
 namespace ShopChoreography.Orders;
 
@@ -30,10 +32,14 @@ public static class OrdersApi
         orders.MapGet("/{id:guid}", QueryOrders.GetOrderAsync);
         orders.MapGet("/{id:guid}/timeline", QueryOrders.GetTimelineAsync);
 
-        var operations = app.MapGroup("/operations");
-        operations.MapGet("/stuck-orders", StuckOrders.ListAsync);
-        operations.MapPost("/stuck-orders/heal", StuckOrders.HealAllAsync);
-        operations.MapPost("/orders/{id:guid}/heal", StuckOrders.HealOneAsync);
+        if (app.ServiceProvider.GetRequiredService<IOptions<MessagingOptions>>().Value.Operations.MapEndpoints)
+        {
+            var operations = app.MapGroup("/operations");
+            operations.MapGet("/stuck-orders", StuckOrders.ListAsync);
+            operations.MapPost("/stuck-orders/heal", StuckOrders.HealAllAsync);
+            operations.MapPost("/orders/{id:guid}/heal", StuckOrders.HealOneAsync);
+        }
+
         return app;
     }
 }

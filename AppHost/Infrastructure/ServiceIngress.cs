@@ -4,7 +4,7 @@ public static class ServiceIngress
 {
     /// <summary>
     /// The service's HTTP endpoints are reachable from outside the deployment (Azure Container Apps' external ingress);
-    /// the others stay internal to the environment. Published, its dead-letter operator endpoints are turned off: they
+    /// the others stay internal to the environment. Published, its operator endpoints (<c>/operations/...</c>) are turned off: they
     /// carry no authentication of their own and must never sit on public ingress (operators use an internal service's).
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithPublicHttpEndpoints(this IResourceBuilder<ProjectResource> service)

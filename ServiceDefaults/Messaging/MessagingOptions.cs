@@ -67,8 +67,9 @@ public sealed class ConsumerOptions
 public sealed class OperationsOptions
 {
     /// <summary>
-    /// Maps the operator endpoints (<c>/operations/dead-letters</c>) with the default endpoints. They list and replay
-    /// dead letters: keep them off public ingress, or turn them off here where operators have no private route.
+    /// Maps the operator endpoints (<c>/operations/...</c>: dead letters on every service, stuck orders on Orders).
+    /// They change what the system does: keep them off public ingress, or turn them off here where operators have no
+    /// private route.
     /// </summary>
     public bool MapEndpoints { get; set; } = true;
 
