@@ -102,6 +102,34 @@ public sealed class FaultDrills(DistributedAppFixture fixture)
         await WaitUntilHealthyAsync(resources);
     }
 
+    /// <summary>The last lines a resource logged (its console output, as the dashboard shows it), for failure messages.</summary>
+    public async Task<string> RecentLogAsync(string resource, int lines = 40)
+    {
+        var model = fixture.App.Services.GetRequiredService<DistributedApplicationModel>();
+        var logs = fixture.App.Services.GetRequiredService<ResourceLoggerService>();
+        var recent = new Queue<string>();
+        using var backlogOnly = new CancellationTokenSource(TimeSpan.FromSeconds(2)); // the stream stays open for new lines
+        try
+        {
+            await foreach (var batch in logs.GetAllAsync(model.Resources.Single(r => r.Name == resource)).WithCancellation(backlogOnly.Token))
+            {
+                foreach (var line in batch)
+                {
+                    recent.Enqueue(line.Content);
+                    if (recent.Count > lines)
+                    {
+                        recent.Dequeue();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return string.Join(Environment.NewLine, recent);
+    }
+
     private int ProcessId(string resource)
     {
         var pid = Notifications.TryGetCurrentState(resource, out var state)

@@ -12,16 +12,17 @@ public sealed record FaultMatrixSettings
     {
         Name = "bounded",
         OrdersPerSecond = 15,
-        OrdersBeforeFault = 30,
+        OrdersBeforeFault = 20,
+        OrdersInFlight = 60,
         Repetitions = 1,
         PostgresOutage = TimeSpan.FromSeconds(20),
-        BrokerOutage = TimeSpan.FromSeconds(5),
+        BrokerOutage = TimeSpan.FromSeconds(4),
         AllBrokersOutage = TimeSpan.FromSeconds(20),
-        BurstOrdersPerSecond = 60,
-        ReplicaCycles = 3,
-        ReplicaStay = TimeSpan.FromSeconds(3),
+        BurstOrdersPerSecond = 40,
+        ReplicaCycles = 2,
+        ReplicaStay = TimeSpan.FromSeconds(2),
         ReplicatedServices = ["payments"],
-        RequestErrorsFor = TimeSpan.FromSeconds(15),
+        RequestErrorsFor = TimeSpan.FromSeconds(10),
         SettleDeadline = TimeSpan.FromSeconds(60),
     };
 
@@ -30,6 +31,7 @@ public sealed record FaultMatrixSettings
         Name = "full",
         OrdersPerSecond = 40,
         OrdersBeforeFault = 200,
+        OrdersInFlight = 250,
         Repetitions = 3,
         PostgresOutage = TimeSpan.FromSeconds(45),
         BrokerOutage = TimeSpan.FromSeconds(15),
@@ -56,6 +58,9 @@ public sealed record FaultMatrixSettings
 
     /// <summary>Orders accepted before the first fault, so that events are in flight when it strikes.</summary>
     public required int OrdersBeforeFault { get; init; }
+
+    /// <summary>Orders sent at once right before a crash or an outage, so that it strikes the saga mid-flight.</summary>
+    public required int OrdersInFlight { get; init; }
 
     /// <summary>How many times each fault is applied within one test.</summary>
     public required int Repetitions { get; init; }

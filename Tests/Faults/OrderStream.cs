@@ -60,6 +60,7 @@ public sealed class OrderStream : IAsyncDisposable
     private Task _placing = Task.CompletedTask;
     private int _sent;
     private int _acceptedOnRetry;
+    private int _sequence = -1;
 
     private OrderStream(Shop shop, string owner)
     {
@@ -124,6 +125,17 @@ public sealed class OrderStream : IAsyncDisposable
         return stream;
     }
 
+    /// <summary>
+    /// Sends this many orders at once, on top of the steady stream, and returns when each has been answered or has
+    /// failed (failed ones are sent again later): right after it, the saga's events for all of them are in flight.
+    /// </summary>
+    public async Task BurstAsync(int orders)
+    {
+        var burst = Enumerable.Range(0, orders).Select(_ => NextOrder()).ToList();
+        await Parallel.ForEachAsync(burst, new ParallelOptions { MaxDegreeOfParallelism = MaxRequestsInFlight },
+            async (request, _) => await SendAsync(request));
+    }
+
     public Task WaitUntilAcceptedAsync(int count) =>
         Poller.UntilAsync(() => Task.FromResult(AcceptedCount), accepted => accepted >= count,
             $"the stream to have {count} orders accepted", TimeSpan.FromSeconds(120));
@@ -167,12 +179,10 @@ public sealed class OrderStream : IAsyncDisposable
         var sending = new List<Task>();
         try
         {
-            for (var sequence = 0; await pace.WaitForNextTickAsync(stop); sequence++)
+            while (await pace.WaitForNextTickAsync(stop))
             {
                 await slots.WaitAsync(stop);
-                var request = NextOrder(sequence);
-                _unanswered[request.IdempotencyKey] = request;
-                Interlocked.Increment(ref _sent);
+                var request = NextOrder();
                 sending.Add(Task.Run(async () =>
                 {
                     try
@@ -194,8 +204,9 @@ public sealed class OrderStream : IAsyncDisposable
     }
 
     /// <summary>Two in five orders complete; one in five of each other kind is cancelled (one of them after a refund).</summary>
-    private OrderRequest NextOrder(int sequence)
+    private OrderRequest NextOrder()
     {
+        var sequence = Interlocked.Increment(ref _sequence);
         var funded = _fundedCustomers[sequence % _fundedCustomers.Length];
         var sku = _plentifulSkus[sequence % _plentifulSkus.Length];
         var otherSku = _plentifulSkus[(sequence + 1) % _plentifulSkus.Length];
@@ -207,7 +218,10 @@ public sealed class OrderStream : IAsyncDisposable
             3 => (OrderKind.UnknownCustomer, _unknownCustomer, [new(sku, 1, 3.00m)]),
             _ => (OrderKind.OutOfStock, funded, [new(sku, 2, 4.00m), new(_soldOutSku, 1, 6.00m)]),
         };
-        return new OrderRequest($"fm-{Guid.NewGuid():N}", kind, customer, items);
+        var request = new OrderRequest($"fm-{Guid.NewGuid():N}", kind, customer, items);
+        _unanswered[request.IdempotencyKey] = request;
+        Interlocked.Increment(ref _sent);
+        return request;
     }
 
     private async Task SendAsync(OrderRequest request)

@@ -47,6 +47,11 @@ public sealed partial class ServiceReplica : IAsyncDisposable
         startInfo.RedirectStandardError = true;
         startInfo.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         startInfo.Environment["OTEL_RESOURCE_ATTRIBUTES"] = $"service.instance.id={service}-replica-{port}";
+        // One timestamped line per entry, without colours: readable in a failure message.
+        startInfo.Environment["Logging__Console__FormatterName"] = "simple";
+        startInfo.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        startInfo.Environment["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
+        startInfo.Environment["Logging__Console__FormatterOptions__ColorBehavior"] = "Disabled";
         foreach (var (key, value) in settings)
         {
             startInfo.Environment[key] = value;
@@ -64,7 +69,7 @@ public sealed partial class ServiceReplica : IAsyncDisposable
         try
         {
             await Poller.UntilAsync(async () => (await http.GetAsync("/health")).StatusCode, status => status == HttpStatusCode.OK,
-                $"the second {service} replica to be healthy", Deadline);
+                $"the {service} replica on port {port} to be healthy", Deadline);
         }
         catch (TimeoutException ex)
         {
@@ -76,9 +81,18 @@ public sealed partial class ServiceReplica : IAsyncDisposable
     }
 
     /// <summary>Waits until the consumer group has given this replica partitions <paramref name="count"/> times in all.</summary>
-    public Task WaitUntilAssignedAsync(int count = 1) =>
-        Poller.UntilAsync(() => Task.FromResult(Assignments), assignments => assignments >= count,
-            $"the second {Service} replica to be assigned partitions (its output so far:{Environment.NewLine}{RecentOutput})", Deadline);
+    public async Task WaitUntilAssignedAsync(int count = 1)
+    {
+        try
+        {
+            await Poller.UntilAsync(() => Task.FromResult(Assignments), assignments => assignments >= count,
+                $"the {Service} replica on port {Port} to be assigned partitions for the {count}. time", Deadline);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}{Environment.NewLine}Its output:{Environment.NewLine}{RecentOutput}", ex);
+        }
+    }
 
     /// <summary>Leaves gracefully: SIGTERM, so the host stops, finishes its records, commits and leaves the group.</summary>
     public async Task LeaveAsync()
@@ -139,6 +153,6 @@ public sealed partial class ServiceReplica : IAsyncDisposable
     }
 
     /// <summary>The consumer host's log line for a partition assignment ("Assigned orders.events [[3]], ...").</summary>
-    [GeneratedRegex(@"^\s*Assigned\b", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\bAssigned\s+\S+\s*\[\[\d+\]\]")]
     private static partial Regex AssignmentLogged();
 }
