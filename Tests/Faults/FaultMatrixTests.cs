@@ -61,8 +61,7 @@ public sealed class FaultMatrixTests(DistributedAppFixture fixture, ITestOutputH
         {
             for (var kill = 1; kill <= Settings.Repetitions; kill++)
             {
-                await run.Stream.BurstAsync(Settings.OrdersInFlight);
-                await _drills.KillServiceAsync(service);
+                await run.MidBurstAsync(() => _drills.KillServiceAsync(service));
                 await _drills.StartAsync(service);
                 run.FaultEnded();
                 await _drills.WaitUntilHealthyAsync(service);
@@ -80,9 +79,8 @@ public sealed class FaultMatrixTests(DistributedAppFixture fixture, ITestOutputH
             {
                 for (var outage = 1; outage <= Settings.Repetitions; outage++)
                 {
-                    await run.Stream.BurstAsync(Settings.OrdersInFlight);
-                    await _drills.KillPostgresAsync();
-                    await HoldAsync(Stopwatch.StartNew(), Settings.PostgresOutage);
+                    var down = await run.MidBurstAsync(_drills.KillPostgresAsync);
+                    await HoldAsync(down, Settings.PostgresOutage);
                     await _drills.StartAsync(FaultDrills.Postgres);
                     run.FaultEnded();
                     await _drills.WaitUntilHealthyAsync([FaultDrills.Postgres, .. DistributedAppFixture.Services]);
@@ -102,9 +100,7 @@ public sealed class FaultMatrixTests(DistributedAppFixture fixture, ITestOutputH
                 {
                     for (var broker = 1; broker <= _drills.Kafka.BrokerCount; broker++)
                     {
-                        await run.Stream.BurstAsync(Settings.OrdersInFlight);
-                        var down = Stopwatch.StartNew();
-                        _drills.Kafka.SetBrokerDown(broker);
+                        var down = await run.MidBurstAsync(() => _drills.Kafka.SetBrokerDown(broker));
                         try
                         {
                             await HoldAsync(down, Settings.BrokerOutage);
@@ -124,13 +120,13 @@ public sealed class FaultMatrixTests(DistributedAppFixture fixture, ITestOutputH
             {
                 for (var outage = 1; outage <= Settings.Repetitions; outage++)
                 {
-                    await run.Stream.BurstAsync(Settings.OrdersInFlight);
-                    var down = Stopwatch.StartNew();
-                    for (var broker = 1; broker <= _drills.Kafka.BrokerCount; broker++)
+                    var down = await run.MidBurstAsync(() =>
                     {
-                        _drills.Kafka.SetBrokerDown(broker);
-                    }
-
+                        for (var broker = 1; broker <= _drills.Kafka.BrokerCount; broker++)
+                        {
+                            _drills.Kafka.SetBrokerDown(broker);
+                        }
+                    });
                     try
                     {
                         await HoldAsync(down, Settings.AllBrokersOutage);
@@ -249,7 +245,7 @@ public sealed class FaultMatrixTests(DistributedAppFixture fixture, ITestOutputH
         var audit = SettlementAudit.Begin(fixture, _shop, test);
         await using var stream = await OrderStream.StartAsync(_shop, test, ordersPerSecond);
         await stream.WaitUntilAcceptedAsync(Settings.OrdersBeforeFault);
-        var run = new FaultRun(stream, audit);
+        var run = new FaultRun(stream, audit, Settings.OrdersInFlight);
         DateTime faultEnded;
         try
         {
@@ -317,7 +313,7 @@ public sealed class FaultMatrixTests(DistributedAppFixture fixture, ITestOutputH
         }
     }
 
-    private sealed class FaultRun(OrderStream stream, SettlementAudit audit)
+    private sealed class FaultRun(OrderStream stream, SettlementAudit audit, int burst)
     {
         public OrderStream Stream { get; } = stream;
 
@@ -331,5 +327,27 @@ public sealed class FaultMatrixTests(DistributedAppFixture fixture, ITestOutputH
         /// recovery; without it the fault ends when the fault's code returns.
         /// </summary>
         public void FaultEnded() => EndedAt = DateTime.UtcNow;
+
+        /// <summary>
+        /// Strikes in the middle of a burst of orders: once half of the burst is accepted, while the saga's events for
+        /// those orders are in flight and the other half is still being sent. Returns, when the whole burst has been
+        /// sent, a stopwatch started the moment the strike was done.
+        /// </summary>
+        public async Task<Stopwatch> MidBurstAsync(Func<Task> strike)
+        {
+            var acceptedBefore = Stream.AcceptedCount;
+            var sending = Stream.BurstAsync(burst);
+            await Stream.WaitUntilAcceptedAsync(acceptedBefore + burst / 2);
+            await strike();
+            var sinceStrike = Stopwatch.StartNew();
+            await sending;
+            return sinceStrike;
+        }
+
+        public Task<Stopwatch> MidBurstAsync(Action strike) => MidBurstAsync(() =>
+        {
+            strike();
+            return Task.CompletedTask;
+        });
     }
 }
