@@ -1,4 +1,13 @@
+using Confluent.Kafka;
+
 namespace ShopChoreography.AppHost.Infrastructure.Kafka;
+
+/// <summary>Kafka protocol request types (API keys) the mock cluster can be told to fail.</summary>
+public enum KafkaRequest : short
+{
+    Produce = 0,
+    Fetch = 1,
+}
 
 /// <summary>
 /// librdkafka's in-memory mock cluster: a real Kafka-protocol listener per broker on loopback, for development
@@ -74,6 +83,22 @@ public sealed class KafkaMockCluster : IDisposable
         {
             SetBrokerUp(brokerId);
         }
+    }
+
+    /// <summary>
+    /// Fault injection: the cluster answers the next requests of this type, whichever broker and client sends them,
+    /// with these errors, one request per error, in order; a request that fails is not applied (a failed produce
+    /// appends nothing). <see cref="ErrorCode.Local_Transport"/> makes the broker drop the connection instead.
+    /// </summary>
+    public void FailNextRequests(KafkaRequest request, IReadOnlyList<ErrorCode> errors)
+    {
+        lock (_gate) { LibrdkafkaMockApi.PushRequestErrors(LiveCluster(), (short)request, [.. errors.Select(error => (int)error)]); }
+    }
+
+    /// <summary>Forgets the errors still waiting to fail requests of this type.</summary>
+    public void ClearRequestErrors(KafkaRequest request)
+    {
+        lock (_gate) { LibrdkafkaMockApi.ClearRequestErrors(LiveCluster(), (short)request); }
     }
 
     public void Dispose()

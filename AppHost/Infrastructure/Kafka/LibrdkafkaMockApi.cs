@@ -56,6 +56,12 @@ internal static class LibrdkafkaMockApi
     public static void SetBrokerUp(IntPtr cluster, int brokerId) =>
         ThrowOnError(rd_kafka_mock_broker_set_up(cluster, brokerId), $"bring broker {brokerId} up");
 
+    /// <summary>The next <c>errors.Length</c> requests of the API key, to any broker, fail with these errors, in order.</summary>
+    public static void PushRequestErrors(IntPtr cluster, short apiKey, int[] errors) =>
+        rd_kafka_mock_push_request_errors_array(cluster, apiKey, (nuint)errors.Length, errors);
+
+    public static void ClearRequestErrors(IntPtr cluster, short apiKey) => rd_kafka_mock_clear_request_errors(cluster, apiKey);
+
     private static void ThrowOnError(int errorCode, string what)
     {
         if (errorCode != 0)
@@ -106,4 +112,7 @@ internal static class LibrdkafkaMockApi
         int partitionCount, int replicationFactor);
     [DllImport(Library)] private static extern int rd_kafka_mock_broker_set_down(IntPtr mcluster, int brokerId);
     [DllImport(Library)] private static extern int rd_kafka_mock_broker_set_up(IntPtr mcluster, int brokerId);
+    [DllImport(Library)]
+    private static extern void rd_kafka_mock_push_request_errors_array(IntPtr mcluster, short apiKey, nuint count, int[] errors);
+    [DllImport(Library)] private static extern void rd_kafka_mock_clear_request_errors(IntPtr mcluster, short apiKey);
 }

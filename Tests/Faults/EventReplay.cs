@@ -1,0 +1,133 @@
+using System.Text;
+using Confluent.Kafka;
+using ShopChoreography.Tests.Messaging;
+
+namespace ShopChoreography.Tests.Faults;
+
+/// <summary>A record the test wrote to an event topic that no consumer can use, and the services that consume that topic.</summary>
+public sealed record InjectedPoison(string Id, string Kind, string Topic, int Partition, long Offset, IReadOnlyList<string> Consumers)
+{
+    public override string ToString() => $"{Kind} {Id} on {Topic}[{Partition}]@{Offset}";
+}
+
+/// <summary>
+/// Writes to the saga's topics behind the services' backs: redeliveries of real events, and poison records.
+/// </summary>
+public sealed class EventReplay(string bootstrapServers) : IDisposable
+{
+    /// <summary>Marks the poison records; a dead letter keeps the original headers, so it is known by it too.</summary>
+    public const string PoisonHeader = "fault-matrix-poison";
+
+    public const string NotACloudEvent = "not-a-cloudevent";
+    public const string UndecodableData = "undecodable-data";
+
+    /// <summary>Each event topic, an event type on it that its consumers handle, and the services consuming it.</summary>
+    private static readonly (string Topic, string HandledType, string[] Consumers)[] EventTopics =
+    [
+        ("orders.events", "shop.orders.order-created.v1", ["payments"]),
+        ("payments.events", "shop.payments.payment-succeeded.v1", ["orders", "inventory"]),
+        ("inventory.events", "shop.inventory.inventory-reservation-failed.v1", ["orders", "payments"]),
+    ];
+
+    private readonly IProducer<string?, byte[]?> _producer = new ProducerBuilder<string?, byte[]?>(new ProducerConfig
+    {
+        BootstrapServers = bootstrapServers,
+        EnableIdempotence = true,
+        Acks = Acks.All,
+    }).Build();
+
+    /// <summary>
+    /// Produces every event of these orders found on the event topics once more, unchanged (key, value, headers,
+    /// partition): what consumers see after a producer retry, an outbox resend or a rebalance. Returns how many.
+    /// </summary>
+    public async Task<int> DeliverAgainAsync(IReadOnlyCollection<Guid> orderIds)
+    {
+        var orders = orderIds.ToHashSet();
+        var copies = 0;
+        foreach (var (topic, _, _) in EventTopics)
+        {
+            var events = TopicReader.ReadUntil(bootstrapServers, topic, _ => true, TimeSpan.FromSeconds(60), atEnd: true)
+                .Where(record => Guid.TryParse(record.Message.Key, out var orderId) && orders.Contains(orderId));
+            foreach (var record in events)
+            {
+                var headers = new Headers();
+                foreach (var header in record.Message.Headers)
+                {
+                    headers.Add(header.Key, header.GetValueBytes());
+                }
+
+                await _producer.ProduceAsync(record.TopicPartition,
+                    new Message<string?, byte[]?> { Key = record.Message.Key, Value = record.Message.Value, Headers = headers });
+                copies++;
+            }
+        }
+
+        return copies;
+    }
+
+    /// <summary>
+    /// Writes two poison records to every partition of every event topic: one that is not a CloudEvent at all, and a
+    /// valid CloudEvent of a type the topic's consumers handle whose data is not JSON. Each consumer must dead-letter
+    /// each of them once and move on.
+    /// </summary>
+    public async Task<IReadOnlyList<InjectedPoison>> InjectPoisonAsync(int partitions)
+    {
+        var poison = new List<InjectedPoison>();
+        foreach (var (topic, handledType, consumers) in EventTopics)
+        {
+            for (var partition = 0; partition < partitions; partition++)
+            {
+                foreach (var kind in new[] { NotACloudEvent, UndecodableData })
+                {
+                    var id = $"poison-{Guid.NewGuid():N}";
+                    var headers = new Headers { { PoisonHeader, Encoding.UTF8.GetBytes(id) } };
+                    if (kind == UndecodableData)
+                    {
+                        headers.Add("ce_specversion", "1.0"u8.ToArray());
+                        headers.Add("ce_id", Encoding.UTF8.GetBytes(id));
+                        headers.Add("ce_source", "/fault-matrix"u8.ToArray());
+                        headers.Add("ce_type", Encoding.UTF8.GetBytes(handledType));
+                        headers.Add("content-type", "application/json"u8.ToArray());
+                    }
+
+                    var value = kind == UndecodableData ? """{"orderId": """u8.ToArray() : [0x00, 0xFF, 0x13, 0x37];
+                    var delivered = await _producer.ProduceAsync(new TopicPartition(topic, partition),
+                        new Message<string?, byte[]?> { Key = id, Value = value, Headers = headers });
+                    poison.Add(new InjectedPoison(id, kind, topic, partition, delivered.Offset.Value, consumers));
+                }
+            }
+        }
+
+        return poison;
+    }
+
+    /// <summary>
+    /// The consumer groups that have not committed past a poison record they consume yet: each entry names the group,
+    /// the partition, its committed offset and the poison's. Empty once every partition has moved on.
+    /// </summary>
+    public static async Task<string> ConsumersNotPastAsync(string bootstrapServers, IReadOnlyList<InjectedPoison> poison)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        var notPast = new List<string>();
+        var lastPoison = poison
+            .SelectMany(p => p.Consumers.Select(group => (Group: group, Partition: new TopicPartition(p.Topic, p.Partition), p.Offset)))
+            .GroupBy(p => p.Group);
+        foreach (var group in lastPoison)
+        {
+            var offsets = group.GroupBy(p => p.Partition).ToDictionary(p => p.Key, p => p.Max(x => x.Offset));
+            var committed = (await admin.ListConsumerGroupOffsetsAsync([new ConsumerGroupTopicPartitions(group.Key, [.. offsets.Keys])]))
+                .Single().Partitions.ToDictionary(p => p.TopicPartition, p => p.Offset.Value);
+            notPast.AddRange(offsets
+                .Where(p => committed.GetValueOrDefault(p.Key, -1) <= p.Value)
+                .Select(p => $"{group.Key} committed {p.Key.Topic}[{p.Key.Partition.Value}] at {committed.GetValueOrDefault(p.Key, -1)}, poison at {p.Value}"));
+        }
+
+        return string.Join("; ", notPast);
+    }
+
+    public void Dispose()
+    {
+        _producer.Flush(TimeSpan.FromSeconds(10));
+        _producer.Dispose();
+    }
+}
