@@ -89,7 +89,12 @@ public static class MessagingBuilderExtensions
             producer.Config.EnableIdempotence = true;
             producer.Config.Acks = Acks.All;
             producer.Config.LingerMs ??= 5;
-        }, (provider, producer) => producer.SetErrorHandler((_, error) => provider.GetRequiredService<ProducerHealth>().OnError(error)));
+        }, (provider, producer) =>
+        {
+            // Resolved now: the producer reports errors while it is disposed too, after the container is gone.
+            var health = provider.GetRequiredService<ProducerHealth>();
+            producer.SetErrorHandler((_, error) => health.OnError(error));
+        });
         services.AddSingleton<ProducerHealth>();
         services.AddHealthChecks().Add(new HealthCheckRegistration(ProducerHealth.Name,
             provider => provider.GetRequiredService<ProducerHealth>(), HealthStatus.Unhealthy, [Extensions.LiveTag]));

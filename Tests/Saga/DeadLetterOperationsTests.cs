@@ -18,12 +18,10 @@ namespace ShopChoreography.Tests.Saga;
 public sealed class DeadLetterOperationsTests(DistributedAppFixture fixture) : IDisposable
 {
     private readonly HttpClient _orders = fixture.CreateHttpClient("orders");
-    private readonly HttpClient _inventory = fixture.CreateHttpClient("inventory");
 
     public void Dispose()
     {
         _orders.Dispose();
-        _inventory.Dispose();
     }
 
     [Fact]
@@ -44,8 +42,6 @@ public sealed class DeadLetterOperationsTests(DistributedAppFixture fixture) : I
         Assert.Equal("shop.payments.payment-succeeded.v1", deadLetter["type"]!.GetValue<string>());
         Assert.Contains($"order {orderId} does not exist", deadLetter["reason"]!.GetValue<string>());
         Assert.True(deadLetter["deadLetteredAt"]!.GetValue<DateTimeOffset>() > DateTimeOffset.UtcNow.AddMinutes(-1));
-        // Inventory consumed the same record and refused it for its own reason, on its own dead-letter topic.
-        await WaitForDeadLettersAsync(_inventory, byId, count: 1);
 
         using var response = await _orders.PostAsync($"/operations/dead-letters/replay?eventId={payment.Id}", content: null);
 
@@ -55,11 +51,9 @@ public sealed class DeadLetterOperationsTests(DistributedAppFixture fixture) : I
         var replayedTo = replay["deadLetters"]![0]!["replayedTo"]!;
         Assert.Equal(Topics.PaymentsEvents, replayedTo["topic"]!.GetValue<string>());
         Assert.Equal(original.Partition.Value, replayedTo["partition"]!.GetValue<int>());
-        // The order still does not exist, so both services refuse the replayed copy again: it reached every consumer
-        // of the topic, with the same event id.
+        // The order still does not exist, so Orders refuses the replayed copy again, with the same event id.
         var again = await WaitForDeadLettersAsync(_orders, byId, count: 2);
         Assert.Equal(replayedTo["offset"]!.GetValue<long>(), again["deadLetters"]!.AsArray().Max(letter => letter!["originalOffset"]!.GetValue<long>()));
-        await WaitForDeadLettersAsync(_inventory, byId, count: 2);
     }
 
     [Theory]
@@ -105,7 +99,7 @@ public sealed class DeadLetterOperationsTests(DistributedAppFixture fixture) : I
             Time = DateTimeOffset.UtcNow,
             Subject = orderId.ToString(),
             DataContentType = "application/json",
-            Data = JsonSerializer.SerializeToUtf8Bytes(new PaymentSucceeded(orderId, Shop.Unique("c"), 12.50m, []), MessagingJson.Options),
+            Data = JsonSerializer.SerializeToUtf8Bytes(new PaymentSucceeded(orderId, Shop.Unique("c"), 12.50m, [new ReservedLine("sku-1", 1)]), MessagingJson.Options),
         };
         cloudEvent.SetPartitionKey(orderId.ToString());
         return cloudEvent;
