@@ -16,11 +16,13 @@ public sealed class RequestLimitsTests(DistributedAppFixture fixture) : IDisposa
 
     public void Dispose() => _shop.Dispose();
 
+    /// <summary>
+    /// Chunked, so Kestrel reads past the limit before it answers. With a Content-Length over the limit it answers 413
+    /// at once and closes, and the client may still be writing the body: a broken pipe, not an answer to assert on.
+    /// </summary>
     public static TheoryData<string, bool> Endpoints => new()
     {
-        { "orders", false }, { "orders", true },
-        { "payments", false }, { "payments", true },
-        { "inventory", false }, { "inventory", true },
+        { "orders", true }, { "payments", true }, { "inventory", true },
     };
 
     [Theory]
