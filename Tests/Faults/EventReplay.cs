@@ -21,12 +21,12 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
     public const string NotACloudEvent = "not-a-cloudevent";
     public const string UndecodableData = "undecodable-data";
 
-    /// <summary>Each event topic, an event type on it that its consumers handle, and the services consuming it.</summary>
-    private static readonly (string Topic, string HandledType, string[] Consumers)[] EventTopics =
+    /// <summary>Each event topic and an event type on it that every consumer of the topic handles.</summary>
+    private static readonly (string Topic, string HandledType)[] EventTopics =
     [
-        ("orders.events", "shop.orders.order-created.v1", ["payments"]),
-        ("payments.events", "shop.payments.payment-succeeded.v1", ["orders", "inventory"]),
-        ("inventory.events", "shop.inventory.inventory-reservation-failed.v1", ["orders", "payments"]),
+        ("orders.events", "shop.orders.order-created.v1"),
+        ("payments.events", "shop.payments.payment-succeeded.v1"),
+        ("inventory.events", "shop.inventory.inventory-reservation-failed.v1"),
     ];
 
     private readonly IProducer<string?, byte[]?> _producer = new ProducerBuilder<string?, byte[]?>(new ProducerConfig
@@ -44,7 +44,7 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
     {
         var orders = orderIds.ToHashSet();
         var copies = 0;
-        foreach (var (topic, _, _) in EventTopics)
+        foreach (var (topic, _) in EventTopics)
         {
             var events = TopicReader.ReadUntil(bootstrapServers, topic, _ => true, TimeSpan.FromSeconds(60), atEnd: true)
                 .Where(record => Guid.TryParse(record.Message.Key, out var orderId) && orders.Contains(orderId));
@@ -73,7 +73,7 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
     public async Task<IReadOnlyList<InjectedPoison>> InjectPoisonAsync(int partitions)
     {
         var poison = new List<InjectedPoison>();
-        foreach (var (topic, handledType, consumers) in EventTopics)
+        foreach (var (topic, handledType) in EventTopics)
         {
             for (var partition = 0; partition < partitions; partition++)
             {
@@ -93,7 +93,7 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
                     var value = kind == UndecodableData ? """{"orderId": """u8.ToArray() : [0x00, 0xFF, 0x13, 0x37];
                     var delivered = await _producer.ProduceAsync(new TopicPartition(topic, partition),
                         new Message<string?, byte[]?> { Key = id, Value = value, Headers = headers });
-                    poison.Add(new InjectedPoison(id, kind, topic, partition, delivered.Offset.Value, consumers));
+                    poison.Add(new InjectedPoison(id, kind, topic, partition, delivered.Offset.Value, ConsumerGroups.ConsumersOf(topic)));
                 }
             }
         }
@@ -115,11 +115,10 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
         foreach (var group in lastPoison)
         {
             var offsets = group.GroupBy(p => p.Partition).ToDictionary(p => p.Key, p => p.Max(x => x.Offset));
-            var committed = (await admin.ListConsumerGroupOffsetsAsync([new ConsumerGroupTopicPartitions(group.Key, [.. offsets.Keys])]))
-                .Single().Partitions.ToDictionary(p => p.TopicPartition, p => p.Offset.Value);
+            var committed = await ConsumerGroups.CommittedAsync(admin, group.Key, offsets.Keys);
             notPast.AddRange(offsets
-                .Where(p => committed.GetValueOrDefault(p.Key, -1) <= p.Value)
-                .Select(p => $"{group.Key} committed {p.Key.Topic}[{p.Key.Partition.Value}] at {committed.GetValueOrDefault(p.Key, -1)}, poison at {p.Value}"));
+                .Where(p => committed.GetValueOrDefault(p.Key) <= p.Value)
+                .Select(p => $"{group.Key} committed {p.Key.Topic}[{p.Key.Partition.Value}] at {committed.GetValueOrDefault(p.Key)}, poison at {p.Value}"));
         }
 
         return string.Join("; ", notPast);

@@ -241,6 +241,7 @@ public sealed class FaultMatrixTests(DistributedAppFixture fixture, ITestOutputH
     private async Task UnderFaultAsync(string fault, double ordersPerSecond, Func<FaultRun, Task> applyFault)
     {
         await _drills.RestoreAsync();
+        await _drills.WaitUntilCaughtUpAsync(Settings.SettleDeadline);
         var test = $"{fault} [{Settings.Name} matrix]";
         var audit = SettlementAudit.Begin(fixture, _shop, test);
         await using var stream = await OrderStream.StartAsync(_shop, test, ordersPerSecond);
