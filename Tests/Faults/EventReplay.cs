@@ -36,18 +36,23 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
         Acks = Acks.All,
     }).Build();
 
+    private readonly HashSet<string> _deliveredAgain = [];
+
     /// <summary>
     /// Produces every event of these orders found on the event topics once more, unchanged (key, value, headers,
-    /// partition): what consumers see after a producer retry, an outbox resend or a rebalance. Returns how many.
+    /// partition): what consumers see after a producer retry, an outbox resend or a rebalance. An event already
+    /// delivered again by an earlier call is not repeated, so each event reaches its consumers exactly twice.
+    /// Returns how many copies were written.
     /// </summary>
     public async Task<int> DeliverAgainAsync(IReadOnlyCollection<Guid> orderIds)
     {
         var orders = orderIds.ToHashSet();
-        var copies = 0;
+        var copies = new List<Task>();
         foreach (var (topic, _) in EventTopics)
         {
-            var events = TopicReader.ReadUntil(bootstrapServers, topic, _ => true, TimeSpan.FromSeconds(60), atEnd: true)
-                .Where(record => Guid.TryParse(record.Message.Key, out var orderId) && orders.Contains(orderId));
+            var events = TopicReader.ReadUntil(bootstrapServers, topic, _ => true, TimeSpan.FromSeconds(120), atEnd: true)
+                .Where(record => Guid.TryParse(record.Message.Key, out var orderId) && orders.Contains(orderId)
+                                 && record.Header("ce_id") is { } eventId && _deliveredAgain.Add(eventId));
             foreach (var record in events)
             {
                 var headers = new Headers();
@@ -56,13 +61,14 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
                     headers.Add(header.Key, header.GetValueBytes());
                 }
 
-                await _producer.ProduceAsync(record.TopicPartition,
-                    new Message<string?, byte[]?> { Key = record.Message.Key, Value = record.Message.Value, Headers = headers });
-                copies++;
+                // Produced without waiting for each acknowledgement: the producer keeps them in order per partition.
+                copies.Add(_producer.ProduceAsync(record.TopicPartition,
+                    new Message<string?, byte[]?> { Key = record.Message.Key, Value = record.Message.Value, Headers = headers }));
             }
         }
 
-        return copies;
+        await Task.WhenAll(copies);
+        return copies.Count;
     }
 
     /// <summary>
