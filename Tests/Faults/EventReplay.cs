@@ -21,12 +21,12 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
     public const string NotACloudEvent = "not-a-cloudevent";
     public const string UndecodableData = "undecodable-data";
 
-    /// <summary>Each event topic, an event type on it that its consumers handle, and the services consuming it.</summary>
-    private static readonly (string Topic, string HandledType, string[] Consumers)[] EventTopics =
+    /// <summary>Each event topic and an event type on it that every consumer of the topic handles.</summary>
+    private static readonly (string Topic, string HandledType)[] EventTopics =
     [
-        ("orders.events", "shop.orders.order-created.v1", ["payments"]),
-        ("payments.events", "shop.payments.payment-succeeded.v1", ["orders", "inventory"]),
-        ("inventory.events", "shop.inventory.inventory-reservation-failed.v1", ["orders", "payments"]),
+        ("orders.events", "shop.orders.order-created.v1"),
+        ("payments.events", "shop.payments.payment-succeeded.v1"),
+        ("inventory.events", "shop.inventory.inventory-reservation-failed.v1"),
     ];
 
     private readonly IProducer<string?, byte[]?> _producer = new ProducerBuilder<string?, byte[]?>(new ProducerConfig
@@ -36,18 +36,23 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
         Acks = Acks.All,
     }).Build();
 
+    private readonly HashSet<string> _deliveredAgain = [];
+
     /// <summary>
     /// Produces every event of these orders found on the event topics once more, unchanged (key, value, headers,
-    /// partition): what consumers see after a producer retry, an outbox resend or a rebalance. Returns how many.
+    /// partition): what consumers see after a producer retry, an outbox resend or a rebalance. An event already
+    /// delivered again by an earlier call is not repeated, so each event reaches its consumers exactly twice.
+    /// Returns how many copies were written.
     /// </summary>
     public async Task<int> DeliverAgainAsync(IReadOnlyCollection<Guid> orderIds)
     {
         var orders = orderIds.ToHashSet();
-        var copies = 0;
-        foreach (var (topic, _, _) in EventTopics)
+        var copies = new List<Task>();
+        foreach (var (topic, _) in EventTopics)
         {
-            var events = TopicReader.ReadUntil(bootstrapServers, topic, _ => true, TimeSpan.FromSeconds(60), atEnd: true)
-                .Where(record => Guid.TryParse(record.Message.Key, out var orderId) && orders.Contains(orderId));
+            var events = TopicReader.ReadUntil(bootstrapServers, topic, _ => true, TimeSpan.FromSeconds(120), atEnd: true)
+                .Where(record => Guid.TryParse(record.Message.Key, out var orderId) && orders.Contains(orderId)
+                                 && record.Header("ce_id") is { } eventId && _deliveredAgain.Add(eventId));
             foreach (var record in events)
             {
                 var headers = new Headers();
@@ -56,13 +61,14 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
                     headers.Add(header.Key, header.GetValueBytes());
                 }
 
-                await _producer.ProduceAsync(record.TopicPartition,
-                    new Message<string?, byte[]?> { Key = record.Message.Key, Value = record.Message.Value, Headers = headers });
-                copies++;
+                // Produced without waiting for each acknowledgement: the producer keeps them in order per partition.
+                copies.Add(_producer.ProduceAsync(record.TopicPartition,
+                    new Message<string?, byte[]?> { Key = record.Message.Key, Value = record.Message.Value, Headers = headers }));
             }
         }
 
-        return copies;
+        await Task.WhenAll(copies);
+        return copies.Count;
     }
 
     /// <summary>
@@ -73,7 +79,7 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
     public async Task<IReadOnlyList<InjectedPoison>> InjectPoisonAsync(int partitions)
     {
         var poison = new List<InjectedPoison>();
-        foreach (var (topic, handledType, consumers) in EventTopics)
+        foreach (var (topic, handledType) in EventTopics)
         {
             for (var partition = 0; partition < partitions; partition++)
             {
@@ -93,7 +99,7 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
                     var value = kind == UndecodableData ? """{"orderId": """u8.ToArray() : [0x00, 0xFF, 0x13, 0x37];
                     var delivered = await _producer.ProduceAsync(new TopicPartition(topic, partition),
                         new Message<string?, byte[]?> { Key = id, Value = value, Headers = headers });
-                    poison.Add(new InjectedPoison(id, kind, topic, partition, delivered.Offset.Value, consumers));
+                    poison.Add(new InjectedPoison(id, kind, topic, partition, delivered.Offset.Value, ConsumerGroups.ConsumersOf(topic)));
                 }
             }
         }
@@ -115,11 +121,10 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
         foreach (var group in lastPoison)
         {
             var offsets = group.GroupBy(p => p.Partition).ToDictionary(p => p.Key, p => p.Max(x => x.Offset));
-            var committed = (await admin.ListConsumerGroupOffsetsAsync([new ConsumerGroupTopicPartitions(group.Key, [.. offsets.Keys])]))
-                .Single().Partitions.ToDictionary(p => p.TopicPartition, p => p.Offset.Value);
+            var committed = await ConsumerGroups.CommittedAsync(admin, group.Key, offsets.Keys);
             notPast.AddRange(offsets
-                .Where(p => committed.GetValueOrDefault(p.Key, -1) <= p.Value)
-                .Select(p => $"{group.Key} committed {p.Key.Topic}[{p.Key.Partition.Value}] at {committed.GetValueOrDefault(p.Key, -1)}, poison at {p.Value}"));
+                .Where(p => committed.GetValueOrDefault(p.Key) <= p.Value)
+                .Select(p => $"{group.Key} committed {p.Key.Topic}[{p.Key.Partition.Value}] at {committed.GetValueOrDefault(p.Key)}, poison at {p.Value}"));
         }
 
         return string.Join("; ", notPast);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ShopChoreography.AppHost.Infrastructure.Kafka;
 using ShopChoreography.AppHost.Infrastructure.Postgres;
 using ShopChoreography.Tests.Distributed;
+using ShopChoreography.Tests.Probing;
 
 namespace ShopChoreography.Tests.Faults;
 
@@ -129,6 +130,14 @@ public sealed class FaultDrills(DistributedAppFixture fixture)
 
         return string.Join(Environment.NewLine, recent);
     }
+
+    /// <summary>
+    /// Waits until every consumer group has committed up to the end of its topics: whatever an earlier test left
+    /// in flight has drained, so it neither slows this test down nor is counted in its settle time.
+    /// </summary>
+    public Task WaitUntilCaughtUpAsync(TimeSpan timeout) =>
+        Poller.UntilAsync(() => ConsumerGroups.BacklogAsync(Kafka.BootstrapServers), backlog => backlog.Length == 0,
+            "every consumer group to catch up with its topics (the backlog an earlier test left)", timeout);
 
     private int ProcessId(string resource)
     {

@@ -37,8 +37,8 @@ public sealed class FaultMatrixTests(DistributedAppFixture fixture, ITestOutputH
         [ErrorCode.NotLeaderForPartition, ErrorCode.KafkaStorageError, ErrorCode.Local_Transport, ErrorCode.NotLeaderForPartition];
 
     /// <summary>
-    /// The second replica pauses a partition once 8 of its records are waiting (the services' default is 200), so
-    /// that under the burst the group rebalances while partitions are paused by back-pressure.
+    /// The extra replicas pause a partition once 8 of its records are waiting (the services' default is 200), so that
+    /// under the burst the group rebalances while partitions are paused by back-pressure.
     /// </summary>
     private static readonly Dictionary<string, string> ReplicaSettings = new()
     {
@@ -191,7 +191,7 @@ public sealed class FaultMatrixTests(DistributedAppFixture fixture, ITestOutputH
 
     [Fact]
     public Task Orders_settle_exactly_once_when_events_are_delivered_twice_and_poison_lands_on_every_topic() =>
-        UnderFaultAsync($"every event delivered again ({Settings.Repetitions + 1}x) and poison on every partition of every event topic",
+        UnderFaultAsync($"every event delivered a second time (in {Settings.Repetitions + 1} rounds) and poison on every partition of every event topic",
             Settings.OrdersPerSecond, async run =>
             {
                 using var replay = new EventReplay(fixture.KafkaCluster.BootstrapServers);
@@ -241,6 +241,7 @@ public sealed class FaultMatrixTests(DistributedAppFixture fixture, ITestOutputH
     private async Task UnderFaultAsync(string fault, double ordersPerSecond, Func<FaultRun, Task> applyFault)
     {
         await _drills.RestoreAsync();
+        await _drills.WaitUntilCaughtUpAsync(Settings.SettleDeadline);
         var test = $"{fault} [{Settings.Name} matrix]";
         var audit = SettlementAudit.Begin(fixture, _shop, test);
         await using var stream = await OrderStream.StartAsync(_shop, test, ordersPerSecond);

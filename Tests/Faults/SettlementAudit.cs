@@ -96,7 +96,7 @@ public sealed class SettlementAudit
         CheckOrders(orders, violations);
         await CheckMoneyAsync(stream, orders, violations);
         await CheckStockAsync(stream, orders, violations);
-        var validDeadLetters = await CheckDeadLettersAsync(stream, violations);
+        var validDeadLetters = await CheckDeadLettersAsync(violations);
 
         var settled = orders.Where(o => o.SettledAt is not null).ToList();
         var appliedTwice = orders.Count(o => o.AppliedTwice);
@@ -258,7 +258,7 @@ public sealed class SettlementAudit
     /// Reads what was dead-lettered since the audit began: the expected poison exactly once per consumer, and no valid
     /// event. Returns how many valid events of this test's orders were dead-lettered.
     /// </summary>
-    private async Task<int> CheckDeadLettersAsync(OrderStream stream, Violations violations)
+    private async Task<int> CheckDeadLettersAsync(Violations violations)
     {
         var expected = _poison.SelectMany(p => p.Consumers.Select(consumer => (p, Topic: $"{consumer}.dlq", Consumer: consumer))).ToList();
         List<ConsumeResult<string?, byte[]?>> deadLetters = [];
