@@ -14,7 +14,6 @@ public sealed class ReserveStockOnPaymentSucceeded(InventoryDbContext db, IEvent
 {
     public async Task HandleAsync(PaymentSucceeded payment, EventContext context, CancellationToken cancellationToken)
     {
-        EventRules.RejectIfBroken(payment);
         if (await db.Reservations.AnyAsync(r => r.OrderId == payment.OrderId, cancellationToken))
         {
             return; // this order was decided already

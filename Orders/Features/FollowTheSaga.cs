@@ -6,14 +6,12 @@ using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 
 namespace ShopChoreography.Orders.Features;
 
-// How Orders follows the saga: each handler runs in the consumer host's transaction, with the inbox record, and
-// rejects an event breaking the event rules before it looks at the order.
+// How Orders follows the saga: each handler runs in the consumer host's transaction, with the inbox record.
 
 public sealed class MarkOrderPaidOnPaymentSucceeded(OrdersDbContext db) : IEventHandler<PaymentSucceeded>
 {
     public async Task HandleAsync(PaymentSucceeded payment, EventContext context, CancellationToken cancellationToken)
     {
-        EventRules.RejectIfBroken(payment);
         var order = await db.FindOrderAsync(payment.OrderId, cancellationToken);
         order.MarkPaid();
         db.Record(order.Id, context);
@@ -24,7 +22,6 @@ public sealed class CompleteOrderOnInventoryReserved(OrdersDbContext db, IEventP
 {
     public async Task HandleAsync(InventoryReserved reservation, EventContext context, CancellationToken cancellationToken)
     {
-        EventRules.RejectIfBroken(reservation);
         var order = await db.FindOrderAsync(reservation.OrderId, cancellationToken);
         db.Record(order.Id, context);
         if (order.Complete())
@@ -36,20 +33,14 @@ public sealed class CompleteOrderOnInventoryReserved(OrdersDbContext db, IEventP
 
 public sealed class CancelOrderOnPaymentFailed(OrdersDbContext db, IEventPublisher events) : IEventHandler<PaymentFailed>
 {
-    public async Task HandleAsync(PaymentFailed payment, EventContext context, CancellationToken cancellationToken)
-    {
-        EventRules.RejectIfBroken(payment);
+    public async Task HandleAsync(PaymentFailed payment, EventContext context, CancellationToken cancellationToken) =>
         await db.CancelAsync(payment.OrderId, payment.Reason, context, events, cancellationToken);
-    }
 }
 
 public sealed class CancelOrderOnInventoryReservationFailed(OrdersDbContext db, IEventPublisher events) : IEventHandler<InventoryReservationFailed>
 {
-    public async Task HandleAsync(InventoryReservationFailed reservation, EventContext context, CancellationToken cancellationToken)
-    {
-        EventRules.RejectIfBroken(reservation);
+    public async Task HandleAsync(InventoryReservationFailed reservation, EventContext context, CancellationToken cancellationToken) =>
         await db.CancelAsync(reservation.OrderId, reservation.Reason, context, events, cancellationToken);
-    }
 }
 
 /// <summary>The refund changes nothing in Orders, but it belongs to the order's story.</summary>
@@ -57,7 +48,6 @@ public sealed class RecordRefundOnPaymentRefunded(OrdersDbContext db) : IEventHa
 {
     public async Task HandleAsync(PaymentRefunded refund, EventContext context, CancellationToken cancellationToken)
     {
-        EventRules.RejectIfBroken(refund);
         var order = await db.FindOrderAsync(refund.OrderId, cancellationToken);
         db.Record(order.Id, context);
     }

@@ -4,9 +4,10 @@ namespace ShopChoreography.Contracts;
 
 /// <summary>
 /// What every consumer of the saga's events may rely on: a real order id, identifier text (<see cref="IdentifierText"/>),
-/// amounts and quantities within an order's limits (<see cref="OrderLimits"/>), and lines. A handler calls
-/// <c>RejectIfBroken</c> before anything else, so an event breaking them changes nothing and is dead-lettered by every
-/// service consuming it, even one that would not have used the broken part.
+/// amounts and quantities within an order's limits (<see cref="OrderLimits"/>), and lines. Each event's
+/// <see cref="IIntegrationEvent.RejectIfBroken"/> applies them; the consumer host calls it before any handler, so an
+/// event breaking them changes nothing and is dead-lettered by every service consuming it, even one that would not
+/// have used the broken part.
 /// </summary>
 public static class EventRules
 {

@@ -20,6 +20,8 @@ public static class CancellationReasons
 public sealed record OrderCreated(Guid OrderId, string CustomerId, decimal Total, IReadOnlyList<OrderLine> Items) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
+
+    void IIntegrationEvent.RejectIfBroken() => EventRules.RejectIfBroken(this);
 }
 
 [CloudEventType("shop.orders.order-completed.v1")]
@@ -38,30 +40,40 @@ public sealed record OrderCancelled(Guid OrderId, string CustomerId, string Reas
 public sealed record PaymentSucceeded(Guid OrderId, string CustomerId, decimal Amount, IReadOnlyList<ReservedLine> Items) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
+
+    void IIntegrationEvent.RejectIfBroken() => EventRules.RejectIfBroken(this);
 }
 
 [CloudEventType("shop.payments.payment-failed.v1")]
 public sealed record PaymentFailed(Guid OrderId, string CustomerId, decimal Amount, string Reason) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
+
+    void IIntegrationEvent.RejectIfBroken() => EventRules.RejectIfBroken(this);
 }
 
 [CloudEventType("shop.payments.payment-refunded.v1")]
 public sealed record PaymentRefunded(Guid OrderId, string CustomerId, decimal Amount) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
+
+    void IIntegrationEvent.RejectIfBroken() => EventRules.RejectIfBroken(this);
 }
 
 [CloudEventType("shop.inventory.inventory-reserved.v1")]
 public sealed record InventoryReserved(Guid OrderId, IReadOnlyList<ReservedLine> Items) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
+
+    void IIntegrationEvent.RejectIfBroken() => EventRules.RejectIfBroken(this);
 }
 
 [CloudEventType("shop.inventory.inventory-reservation-failed.v1")]
 public sealed record InventoryReservationFailed(Guid OrderId, string Reason, IReadOnlyList<ReservedLine> Items) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
+
+    void IIntegrationEvent.RejectIfBroken() => EventRules.RejectIfBroken(this);
 }
 
 public static class Topics

@@ -8,6 +8,15 @@ namespace ShopChoreography.ServiceDefaults.Messaging;
 public interface IIntegrationEvent
 {
     string Subject { get; }
+
+    /// <summary>
+    /// Throws <see cref="EventRejectedException"/> when the event breaks the rules every consumer may rely on. The
+    /// consumer host calls it before any handler runs, so a broken event changes nothing and is dead-lettered by every
+    /// service consuming it.
+    /// </summary>
+    void RejectIfBroken()
+    {
+    }
 }
 
 /// <summary>The CloudEvent <c>type</c> of an event record, for example <c>shop.orders.order-created.v1</c>.</summary>

@@ -81,6 +81,12 @@ internal sealed class EventProcessor<TContext>(
         {
             data = JsonSerializer.Deserialize((byte[]?)cloudEvent.Data ?? [], handler.DataType, MessagingJson.Options)
                 ?? throw new JsonException("the data is JSON null");
+            ((IIntegrationEvent)data).RejectIfBroken();
+        }
+        catch (EventRejectedException ex)
+        {
+            return await DeadLetterAsync(record, DeadLetterCategory.Rejected, $"rejected by the rules of '{cloudEvent.Type}': {ex.Message}",
+                ex, attempts: 1, span, cancellationToken);
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {
