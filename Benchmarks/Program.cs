@@ -1,19 +1,24 @@
-// Measures ShopChoreography on this machine, against the local infrastructure the tests use (machine PostgreSQL,
-// in-process Kafka mock cluster), started through the AppHost:
-//   dotnet run -c Release --project Benchmarks -- messaging [--events 20000]   the messaging core's throughput
-//   dotnet run -c Release --project Benchmarks -- saga [--orders 1000] [--skus 100]   orders placed at once, end to end
+// Measures ShopChoreography on this machine, started through the AppHost in local mode (machine PostgreSQL,
+// in-process Kafka mock cluster), with the services logging warnings only. Run in Release:
+//   dotnet run -c Release --project Benchmarks -- closed [--concurrency 64] [--orders 20000]   orders in flight held constant
+//   dotnet run -c Release --project Benchmarks -- open [--rate 200] [--seconds 30]             orders arriving at a fixed rate
+//   dotnet run -c Release --project Benchmarks -- latency [--orders 200]                       one order at a time
+//   dotnet run -c Release --project Benchmarks -- idle [--seconds 30]                          the system at rest
+//   dotnet run -c Release --project Benchmarks -- messaging [--events 20000]                   the messaging core alone
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using ShopChoreography.Benchmarks;
+using ShopChoreography.Benchmarks.Saga;
 
-var mode = args.FirstOrDefault() ?? "messaging";
+var mode = args.FirstOrDefault();
 int Option(string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).Select(int.Parse).FirstOrDefault(fallback);
-if (mode is not ("messaging" or "saga"))
+if (mode is not ("closed" or "open" or "latency" or "idle" or "messaging"))
 {
-    Console.Error.WriteLine("Usage: Benchmarks messaging [--events N] | saga [--orders N] [--skus N]");
+    Console.Error.WriteLine("Usage: Benchmarks closed [--concurrency N] [--orders N] | open [--rate N] [--seconds N] | latency [--orders N] | idle [--seconds N] | messaging [--events N]");
     return 2;
 }
 
@@ -23,6 +28,11 @@ var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Ap
     ["Infrastructure:Mode=local", $"Infrastructure:Postgres:DataDirectory={postgresData}"]);
 appHost.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
     .AddFilter("AppHost.Resources", LogLevel.None).AddFilter("System.Net.Http", LogLevel.Warning));
+foreach (var service in appHost.Resources.OfType<ProjectResource>())
+{
+    appHost.CreateResourceBuilder(service).WithEnvironment("Logging__LogLevel__Default", "Warning");
+}
+
 await using var app = await appHost.BuildAsync();
 await app.StartAsync();
 foreach (var resource in new[] { "kafka", "postgres", "orders", "payments", "inventory" })
@@ -32,16 +42,17 @@ foreach (var resource in new[] { "kafka", "postgres", "orders", "payments", "inv
 
 try
 {
-    if (mode == "saga")
+    var saga = new SagaScenarios(app);
+    switch (mode)
     {
-        await SagaLoad.RunAsync(app, Option("--orders", 1_000), Option("--skus", 100));
+        case "closed": return await saga.ClosedLoopAsync(Option("--concurrency", 64), Option("--orders", 20_000));
+        case "open": return await saga.OpenLoopAsync(Option("--rate", 200), Option("--seconds", 30));
+        case "latency": return await saga.OneAtATimeAsync(Option("--orders", 200));
+        case "idle": return await saga.IdleAsync(Option("--seconds", 30));
+        default:
+            await MessagingThroughput.RunAsync(app, Option("--events", 20_000));
+            return 0;
     }
-    else
-    {
-        await MessagingThroughput.RunAsync(app, Option("--events", 20_000));
-    }
-
-    return 0;
 }
 finally
 {

@@ -1,0 +1,37 @@
+using System.Globalization;
+using Aspire.Hosting;
+
+namespace ShopChoreography.Benchmarks.Saga;
+
+/// <summary>CPU time per process of the running system, between two readings, and the services' memory.</summary>
+internal sealed class Meters(DistributedApplication app)
+{
+    public static readonly string[] Services = ["orders", "payments", "inventory"];
+
+    /// <summary>The mock cluster's threads (librdkafka names them rdk:mock...) run inside the AppHost, which here is this process.</summary>
+    private const string BrokerThreads = "rdk:mock";
+
+    public IReadOnlyDictionary<string, double> CpuSeconds()
+    {
+        var cpu = new Dictionary<string, double>();
+        foreach (var resource in Services.Append("postgres"))
+        {
+            cpu[resource] = ProcessMeter.TreeCpuSeconds(ProcessIdOf(resource));
+        }
+
+        cpu["broker"] = ProcessMeter.ThreadCpuSeconds(BrokerThreads);
+        return cpu;
+    }
+
+    public IReadOnlyDictionary<string, (double Now, double Peak)> ServiceMemoryMiB() =>
+        Services.ToDictionary(service => service, service => ProcessMeter.LargestResidentSetMiB(ProcessIdOf(service)));
+
+    public static IReadOnlyDictionary<string, double> Used(IReadOnlyDictionary<string, double> before, IReadOnlyDictionary<string, double> after) =>
+        after.ToDictionary(entry => entry.Key, entry => entry.Value - before[entry.Key]);
+
+    private int ProcessIdOf(string resource) =>
+        app.ResourceNotifications.TryGetCurrentState(resource, out var state)
+        && state.Snapshot.Properties.SingleOrDefault(p => p.Name == "executable.pid")?.Value is { } pid
+            ? Convert.ToInt32(pid, CultureInfo.InvariantCulture)
+            : throw new InvalidOperationException($"Aspire shows no process id for '{resource}'.");
+}

@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using Confluent.Kafka;
+
+namespace ShopChoreography.Benchmarks.Saga;
+
+public enum Outcome { Completed, Cancelled }
+
+/// <summary>
+/// Watches <c>orders.events</c> from its current end, as any other consumer of the contract would, and tells when
+/// each order reached its terminal event. The stopwatch timestamp is taken as the record arrives.
+/// </summary>
+internal sealed class OrderOutcomes : IDisposable
+{
+    private const string Topic = "orders.events";
+    private const string Completed = "shop.orders.order-completed.v1";
+    private const string Cancelled = "shop.orders.order-cancelled.v1";
+
+    private readonly ConcurrentDictionary<Guid, TaskCompletionSource<(Outcome Outcome, long At)>> _orders = new();
+    private readonly IConsumer<string, byte[]> _consumer;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Thread _loop;
+
+    public OrderOutcomes(string bootstrapServers)
+    {
+        _consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            GroupId = $"bench-outcomes-{Guid.NewGuid():N}",
+            EnableAutoCommit = false,
+            FetchWaitMaxMs = 5,
+        }).Build();
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        var partitions = admin.GetMetadata(Topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions
+            .Select(p => new TopicPartition(Topic, p.PartitionId));
+        _consumer.Assign(partitions.Select(p => new TopicPartitionOffset(p, _consumer.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(10)).High)));
+        _loop = new Thread(Consume) { IsBackground = true, Name = "bench-outcomes" };
+        _loop.Start();
+    }
+
+    /// <summary>The terminal outcome of an order and the stopwatch timestamp at which it was seen.</summary>
+    public Task<(Outcome Outcome, long At)> OfAsync(Guid orderId) => Slot(orderId).Task;
+
+    public int Seen => _orders.Count(o => o.Value.Task.IsCompleted);
+
+    private TaskCompletionSource<(Outcome, long)> Slot(Guid orderId) =>
+        _orders.GetOrAdd(orderId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    private void Consume()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            ConsumeResult<string, byte[]>? record;
+            try
+            {
+                record = _consumer.Consume(_stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            var type = record.Message.Headers.TryGetLastBytes("ce_type", out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
+            if (type is Completed or Cancelled && Guid.TryParse(record.Message.Key, out var orderId))
+            {
+                Slot(orderId).TrySetResult((type == Completed ? Outcome.Completed : Outcome.Cancelled, Stopwatch.GetTimestamp()));
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _loop.Join();
+        _consumer.Close();
+        _consumer.Dispose();
+        _stop.Dispose();
+    }
+}

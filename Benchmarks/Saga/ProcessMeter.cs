@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace ShopChoreography.Benchmarks.Saga;
+
+/// <summary>CPU time and memory of a process tree, read from /proc (Linux).</summary>
+internal static class ProcessMeter
+{
+    private static readonly double TicksPerSecond = sysconf(2 /* _SC_CLK_TCK */);
+
+    /// <summary>
+    /// CPU seconds used by the process and its descendants so far: the live ones, plus those that ended and were
+    /// reaped (a PostgreSQL backend per closed connection).
+    /// </summary>
+    public static double TreeCpuSeconds(int root)
+    {
+        var parents = AllProcesses().ToDictionary(pid => pid, ParentOf);
+        var tree = new HashSet<int> { root };
+        for (var grown = true; grown;)
+        {
+            grown = false;
+            foreach (var (pid, parent) in parents)
+            {
+                if (parent is { } p && tree.Contains(p) && tree.Add(pid))
+                {
+                    grown = true;
+                }
+            }
+        }
+
+        return tree.Sum(pid => Ticks(Stat($"/proc/{pid}/stat"), includeReapedChildren: pid == root)) / TicksPerSecond;
+    }
+
+    /// <summary>CPU seconds of this process's threads whose name starts with <paramref name="prefix"/>.</summary>
+    public static double ThreadCpuSeconds(string prefix) =>
+        Directory.EnumerateDirectories("/proc/self/task")
+            .Where(task => ReadOrEmpty(Path.Combine(task, "comm")).StartsWith(prefix, StringComparison.Ordinal))
+            .Sum(task => Ticks(Stat(Path.Combine(task, "stat")), includeReapedChildren: false)) / TicksPerSecond;
+
+    /// <summary>The largest resident set (now and at peak, MiB) among the process and its children: the service itself, not its launcher.</summary>
+    public static (double Now, double Peak) LargestResidentSetMiB(int root)
+    {
+        var candidates = AllProcesses().Where(pid => pid == root || ParentOf(pid) == root);
+        var sizes = candidates.Select(pid => (Now: StatusKiB(pid, "VmRSS:"), Peak: StatusKiB(pid, "VmHWM:"))).ToList();
+        return sizes.Count == 0 ? (0, 0) : (sizes.Max(s => s.Now) / 1024.0, sizes.Max(s => s.Peak) / 1024.0);
+    }
+
+    private static IEnumerable<int> AllProcesses() =>
+        Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Select(name => int.TryParse(name, out var pid) ? pid : 0).Where(pid => pid > 0);
+
+    private static int? ParentOf(int pid) => Stat($"/proc/{pid}/stat") is { Length: > 1 } fields ? int.Parse(fields[1], CultureInfo.InvariantCulture) : null;
+
+    /// <summary>The fields after the process name (which may hold spaces): [0] state, [1] ppid, ... [11] utime, [12] stime, [13] cutime, [14] cstime.</summary>
+    private static string[] Stat(string path)
+    {
+        var stat = ReadOrEmpty(path);
+        var end = stat.LastIndexOf(')');
+        return end < 0 ? [] : stat[(end + 2)..].Split(' ');
+    }
+
+    private static long Ticks(string[] fields, bool includeReapedChildren) =>
+        fields.Length < 15 ? 0 : long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)
+            + (includeReapedChildren ? long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture) : 0);
+
+    private static long StatusKiB(int pid, string field) =>
+        ReadOrEmpty($"/proc/{pid}/status").Split('\n').FirstOrDefault(line => line.StartsWith(field, StringComparison.Ordinal)) is { } line
+            ? long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture)
+            : 0;
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return ""; // the process ended meanwhile
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
+
+    [DllImport("libc")]
+    private static extern long sysconf(int name);
+}

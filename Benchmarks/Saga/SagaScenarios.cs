@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.Testing;
+
+namespace ShopChoreography.Benchmarks.Saga;
+
+/// <summary>
+/// The saga under load, end to end: orders placed through <c>POST /orders</c>, each timed until its terminal event
+/// appears on <c>orders.events</c>. Scenarios: closed loop (a fixed number of orders in flight), open loop (a fixed
+/// arrival rate, whether or not the system keeps up), one order at a time, and the system at rest.
+/// </summary>
+internal sealed class SagaScenarios(DistributedApplication app)
+{
+    private static readonly TimeSpan SettleDeadline = TimeSpan.FromMinutes(2);
+
+    private readonly Meters _meters = new(app);
+
+    public Task<int> ClosedLoopAsync(int concurrency, int orders) =>
+        RunAsync($"closed loop, {concurrency} in flight, {orders:N0} orders", orders, async (catalog, outcomes, record) =>
+        {
+            var next = -1;
+            await Task.WhenAll(Enumerable.Range(0, concurrency).Select(async _ =>
+            {
+                for (var n = Interlocked.Increment(ref next); n < orders; n = Interlocked.Increment(ref next))
+                {
+                    await PlaceAndFollowAsync(catalog, outcomes, n, record);
+                }
+            }));
+        });
+
+    public Task<int> OpenLoopAsync(int rate, int seconds) =>
+        RunAsync($"open loop, {rate}/s for {seconds} s", rate * seconds, async (catalog, outcomes, record) =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            var inFlight = new List<Task>(rate * seconds);
+            for (var n = 0; n < rate * seconds; n++)
+            {
+                var due = TimeSpan.FromSeconds((double)n / rate) - Stopwatch.GetElapsedTime(start);
+                if (due > TimeSpan.Zero)
+                {
+                    await Task.Delay(due);
+                }
+
+                inFlight.Add(PlaceAndFollowAsync(catalog, outcomes, n, record));
+            }
+
+            await Task.WhenAll(inFlight);
+        });
+
+    public Task<int> OneAtATimeAsync(int orders) =>
+        RunAsync($"one at a time, {orders:N0} orders", orders, async (catalog, outcomes, record) =>
+        {
+            for (var n = 0; n < orders; n++)
+            {
+                await PlaceAndFollowAsync(catalog, outcomes, n, record);
+            }
+        });
+
+    /// <summary>The system up and warmed, with no traffic: what it costs to just be there.</summary>
+    public async Task<int> IdleAsync(int seconds)
+    {
+        var (catalog, outcomes) = await PrepareAsync(warmUpOrders: 20);
+        using (outcomes)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(5)); // let the warm-up's stragglers (retention, reports) pass
+            var before = _meters.CpuSeconds();
+            await Task.Delay(TimeSpan.FromSeconds(seconds));
+            var used = Meters.Used(before, _meters.CpuSeconds());
+            Console.WriteLine($"At rest for {seconds} s:");
+            foreach (var (process, cpu) in used)
+            {
+                Console.WriteLine($"  {process,-10} {cpu / seconds * 100,6:F2}% of one core");
+            }
+
+            var services = Meters.Services.Sum(s => used[s]) / seconds * 100;
+            Console.WriteLine($"  services together: {services:F2}% of one core");
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                scenario = "idle", seconds,
+                percentOfOneCore = used.ToDictionary(e => e.Key, e => Math.Round(e.Value / seconds * 100, 2)),
+                servicesPercentOfOneCore = Math.Round(services, 2),
+            }));
+            return 0;
+        }
+    }
+
+    private async Task<int> RunAsync(string scenario, int orders,
+        Func<ShopCatalog, OrderOutcomes, Action<int, Outcome, double>, Task> load)
+    {
+        var (catalog, outcomes) = await PrepareAsync(warmUpOrders: 200, seedFor: orders);
+        using (outcomes)
+        {
+            var latencies = new double[orders];
+            var wrongOutcomes = 0;
+            void Record(int n, Outcome outcome, double milliseconds)
+            {
+                latencies[n] = milliseconds;
+                if (outcome != catalog.Order(n).Expected)
+                {
+                    Interlocked.Increment(ref wrongOutcomes);
+                }
+            }
+
+            Console.WriteLine($"Running: {scenario}...");
+            var before = _meters.CpuSeconds();
+            var memoryBefore = _meters.ServiceMemoryMiB();
+            var clock = Stopwatch.StartNew();
+            await load(catalog, outcomes, Record);
+            var elapsed = clock.Elapsed;
+            var used = Meters.Used(before, _meters.CpuSeconds());
+            var memory = _meters.ServiceMemoryMiB();
+            var wrong = await catalog.VerifyAsync([.. Enumerable.Range(0, orders)], SettleDeadline);
+
+            Array.Sort(latencies);
+            var total = used.Values.Sum();
+            var result = new
+            {
+                scenario,
+                orders,
+                seconds = Math.Round(elapsed.TotalSeconds, 2),
+                ordersPerSecond = Math.Round(orders / elapsed.TotalSeconds, 1),
+                latencyMs = new { p50 = Percentile(latencies, 0.50), p95 = Percentile(latencies, 0.95), p99 = Percentile(latencies, 0.99), max = Math.Round(latencies[^1], 1) },
+                cpuMsPerOrder = used.ToDictionary(e => e.Key, e => Math.Round(e.Value * 1000 / orders, 2)),
+                cpuMsPerOrderTotal = Math.Round(total * 1000 / orders, 2),
+                residentMiB = memory.ToDictionary(e => e.Key, e => new { before = Math.Round(memoryBefore[e.Key].Now), after = Math.Round(e.Value.Now), peak = Math.Round(e.Value.Peak) }),
+                wrongOutcomes,
+                invariantsExact = wrong.Count == 0,
+            };
+
+            Console.WriteLine($"{orders:N0} orders in {elapsed.TotalSeconds:F2} s: {result.ordersPerSecond:N1} orders/s");
+            Console.WriteLine($"POST -> terminal event: p50 {result.latencyMs.p50:N1} ms, p95 {result.latencyMs.p95:N1} ms, p99 {result.latencyMs.p99:N1} ms, max {result.latencyMs.max:N1} ms");
+            Console.WriteLine("CPU            seconds   ms/order");
+            foreach (var (process, cpu) in used)
+            {
+                Console.WriteLine($"  {process,-10} {cpu,9:F2} {cpu * 1000 / orders,10:F2}");
+            }
+
+            Console.WriteLine($"  {"total",-10} {total,9:F2} {total * 1000 / orders,10:F2}");
+            foreach (var (service, mib) in memory)
+            {
+                Console.WriteLine($"RSS {service,-10} {memoryBefore[service].Now,6:F0} MiB before, {mib.Now,6:F0} MiB after, peak {mib.Peak,6:F0} MiB");
+            }
+
+            Console.WriteLine(wrongOutcomes == 0 ? "every order reached its expected outcome" : $"{wrongOutcomes} orders reached the wrong outcome");
+            Console.WriteLine(wrong.Count == 0 ? "money and stock exact" : $"money or stock wrong:{Environment.NewLine}  {string.Join($"{Environment.NewLine}  ", wrong.Take(20))}");
+            Console.WriteLine(JsonSerializer.Serialize(result));
+            return wrongOutcomes == 0 && wrong.Count == 0 ? 0 : 1;
+        }
+    }
+
+    /// <summary>Seeds a fresh catalog, starts following orders.events and runs warm-up orders (JIT, pools, group joins) unmeasured.</summary>
+    private async Task<(ShopCatalog, OrderOutcomes)> PrepareAsync(int warmUpOrders, int seedFor = 0)
+    {
+        var catalog = new ShopCatalog(app.CreateHttpClient("orders", "http"), app.CreateHttpClient("payments", "http"), app.CreateHttpClient("inventory", "http"));
+        await catalog.SeedAsync(seedFor + warmUpOrders);
+        var outcomes = new OrderOutcomes((await app.GetConnectionStringAsync("kafka"))!);
+        var warmUp = new ShopCatalog(app.CreateHttpClient("orders", "http"), app.CreateHttpClient("payments", "http"), app.CreateHttpClient("inventory", "http"));
+        await warmUp.SeedAsync(warmUpOrders);
+        await Task.WhenAll(Enumerable.Range(0, warmUpOrders).Select(n => PlaceAndFollowAsync(warmUp, outcomes, n, (_, _, _) => { })));
+        return (catalog, outcomes);
+    }
+
+    private static async Task PlaceAndFollowAsync(ShopCatalog catalog, OrderOutcomes outcomes, int n, Action<int, Outcome, double> record)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var orderId = await catalog.PlaceAsync(catalog.Order(n).Body);
+        var (outcome, at) = await outcomes.OfAsync(orderId).WaitAsync(SettleDeadline);
+        record(n, outcome, Stopwatch.GetElapsedTime(started, at).TotalMilliseconds);
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        Math.Round(sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)], 1);
+}
