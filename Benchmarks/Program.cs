@@ -15,6 +15,7 @@ using ShopChoreography.Benchmarks;
 using ShopChoreography.Benchmarks.Saga;
 
 var mode = args.FirstOrDefault();
+var telemetry = args.SkipWhile(a => a != "--telemetry").Skip(1).FirstOrDefault() ?? "on";
 int Option(string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).Select(int.Parse).FirstOrDefault(fallback);
 if (mode is not ("closed" or "open" or "latency" or "idle" or "messaging"))
 {
@@ -25,12 +26,13 @@ if (mode is not ("closed" or "open" or "latency" or "idle" or "messaging"))
 var postgresData = Path.Combine(Path.GetTempPath(), $"shopchoreography-bench-{Guid.NewGuid():N}");
 Console.WriteLine($"Starting the system in local mode ({Environment.ProcessorCount} cores)...");
 var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-    ["Infrastructure:Mode=local", $"Infrastructure:Postgres:DataDirectory={postgresData}"]);
+    ["Infrastructure:Mode=local", $"Infrastructure:Postgres:DataDirectory={postgresData}", "ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS=true"],
+    (options, _) => options.DisableDashboard = telemetry == "off");
 appHost.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
     .AddFilter("AppHost.Resources", LogLevel.None).AddFilter("System.Net.Http", LogLevel.Warning));
 foreach (var service in appHost.Resources.OfType<ProjectResource>())
 {
-    appHost.CreateResourceBuilder(service).WithEnvironment("Logging__LogLevel__Default", "Warning");
+    appHost.CreateResourceBuilder(service).WithEnvironment("Logging__LogLevel__Default", "Warning").WithEnvironment("DOTNET_PerfMapEnabled", Environment.GetEnvironmentVariable("BENCH_PERFMAP") ?? "0").WithEnvironment("DOTNET_EnableWriteXorExecute", Environment.GetEnvironmentVariable("BENCH_PERFMAP") is null ? "1" : "0");
 }
 
 await using var app = await appHost.BuildAsync();

@@ -49,7 +49,7 @@ public static class PlaceOrder
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [IdempotencyHeader] = [keyProblem] });
         }
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginUnitOfWorkAsync(cancellationToken);
         var orderId = Guid.CreateVersion7();
         if (idempotencyKey.Length > 0)
         {

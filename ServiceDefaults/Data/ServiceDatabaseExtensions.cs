@@ -20,9 +20,37 @@ public static class ServiceDatabaseExtensions
     {
         // Retries belong to the messaging core's consumer host (Polly), which runs each event in its own transaction;
         // EF Core's retrying strategy would refuse those user-initiated transactions.
-        builder.AddNpgsqlDbContext<TContext>(connectionName, settings => settings.DisableRetry = true);
+        builder.AddNpgsqlDbContext<TContext>(connectionName, settings =>
+        {
+            settings.DisableRetry = true;
+            settings.ConnectionString = Tuned(settings.ConnectionString);
+        });
         builder.Services.AddHostedService<DatabaseMigrator<TContext>>();
         return builder;
+    }
+
+    /// <summary>
+    /// Tuned for a service that runs the same few short transactions per event: Npgsql prepares the statements it
+    /// sees twice on a connection (unless the connection string sets Max Auto Prepare), so the server parses and plans
+    /// them once per connection instead of once per event; and a connection going back to the pool is not reset (seven
+    /// statements once statements are prepared), because nothing here leaves session state behind.
+    /// </summary>
+    private static string? Tuned(string? connectionString)
+    {
+        if (connectionString is null)
+        {
+            return null;
+        }
+
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        if (settings.MaxAutoPrepare == 0)
+        {
+            settings.MaxAutoPrepare = 64;
+            settings.AutoPrepareMinUsages = 2;
+        }
+
+        settings.NoResetOnClose = true;
+        return settings.ConnectionString;
     }
 }
 

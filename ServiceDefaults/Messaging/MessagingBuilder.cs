@@ -79,8 +79,6 @@ public static class MessagingBuilderExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<MessagingTelemetry>();
-        services.AddSingleton<OutboxNotifier>();
-        services.ConfigureDbContext<TContext>((provider, db) => db.AddInterceptors(provider.GetRequiredService<OutboxNotifier>()));
         services.AddScoped<ConsumedEvent>();
         services.AddScoped<IEventPublisher, EventPublisher<TContext>>();
 

@@ -137,7 +137,7 @@ internal sealed class EventProcessor<TContext>(
         await using var scope = services.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<ConsumedEvent>().Context = context;
         var db = scope.ServiceProvider.GetRequiredService<TContext>();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginUnitOfWorkAsync(cancellationToken);
         if (!await InboxStore.TryRecordAsync(db, Consumer, context, cancellationToken))
         {
             if (healing)

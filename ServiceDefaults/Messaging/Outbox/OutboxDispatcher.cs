@@ -82,7 +82,7 @@ internal sealed class OutboxDispatcher<TContext>(
 
                 IsActive = true;
                 logger.LogInformation("This replica is now the outbox dispatcher");
-                await using (var listen = new NpgsqlCommand($"LISTEN {OutboxNotifier.Channel}", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {OutboxWakeUp.Channel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }

@@ -26,7 +26,7 @@ internal static class OutboxRedelivery
         if (rows > 0)
         {
             // Delivered to the dispatcher when (and if) the surrounding transaction commits.
-            await db.Database.ExecuteSqlRawAsync($"NOTIFY {OutboxNotifier.Channel}", cancellationToken);
+            await db.Database.ExecuteSqlRawAsync($"NOTIFY {OutboxWakeUp.Channel}", cancellationToken);
         }
 
         return rows;
