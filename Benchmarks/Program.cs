@@ -5,6 +5,7 @@
 //   dotnet run -c Release --project Benchmarks -- latency [--orders 200]                       one order at a time
 //   dotnet run -c Release --project Benchmarks -- idle [--seconds 30]                          the system at rest
 //   dotnet run -c Release --project Benchmarks -- messaging [--events 20000]                   the messaging core alone
+// Options for every scenario: --telemetry off (no dashboard, and the services' OpenTelemetry SDK disabled), --perf-map.
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -30,9 +31,19 @@ var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Ap
     (options, _) => options.DisableDashboard = telemetry == "off");
 appHost.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
     .AddFilter("AppHost.Resources", LogLevel.None).AddFilter("System.Net.Http", LogLevel.Warning));
-foreach (var service in appHost.Resources.OfType<ProjectResource>())
+foreach (var service in appHost.Resources.OfType<ProjectResource>().Select(appHost.CreateResourceBuilder))
 {
-    appHost.CreateResourceBuilder(service).WithEnvironment("Logging__LogLevel__Default", "Warning").WithEnvironment("DOTNET_PerfMapEnabled", Environment.GetEnvironmentVariable("BENCH_PERFMAP") ?? "0").WithEnvironment("DOTNET_EnableWriteXorExecute", Environment.GetEnvironmentVariable("BENCH_PERFMAP") is null ? "1" : "0");
+    service.WithEnvironment("Logging__LogLevel__Default", "Warning");
+    if (telemetry == "off")
+    {
+        service.WithEnvironment("OTEL_SDK_DISABLED", "true").WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+    }
+
+    if (args.Contains("--perf-map"))
+    {
+        // For `perf record -g -p <pid>`: the services write /tmp/perf-<pid>.map, naming their JIT-compiled frames.
+        service.WithEnvironment("DOTNET_PerfMapEnabled", "1").WithEnvironment("DOTNET_EnableWriteXorExecute", "0");
+    }
 }
 
 await using var app = await appHost.BuildAsync();
