@@ -5,7 +5,9 @@
 //   dotnet run -c Release --project Benchmarks -- latency [--orders 200]                       one order at a time
 //   dotnet run -c Release --project Benchmarks -- idle [--seconds 30]                          the system at rest
 //   dotnet run -c Release --project Benchmarks -- messaging [--events 20000]                   the messaging core alone
-// Options for every scenario: --telemetry off (no dashboard, and the services' OpenTelemetry SDK disabled), --perf-map.
+// Options for every scenario: --telemetry off (no dashboard, and the services' OpenTelemetry SDK disabled),
+// --set NAME=VALUE (an environment variable for every service, e.g.
+// --set Aspire__Confluent__Kafka__Consumer__Config__fetch.wait.max.ms=25), --perf-map.
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -34,6 +36,12 @@ appHost.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning)
 foreach (var service in appHost.Resources.OfType<ProjectResource>().Select(appHost.CreateResourceBuilder))
 {
     service.WithEnvironment("Logging__LogLevel__Default", "Warning");
+    // --set NAME=VALUE, repeatable: a setting for every service, as an environment variable, to measure its effect.
+    foreach (var setting in args.Zip(args.Skip(1)).Where(pair => pair.First == "--set").Select(pair => pair.Second.Split('=', 2)))
+    {
+        service.WithEnvironment(setting[0], setting[1]);
+    }
+
     if (telemetry == "off")
     {
         service.WithEnvironment("OTEL_SDK_DISABLED", "true").WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
