@@ -31,7 +31,7 @@ public static class EventSchemas
     private static readonly JsonSchemaExporterOptions Exporter = new() { TreatNullObliviousAsNonNullable = true, TransformSchemaNode = ApplyLimits };
 
     /// <summary>Every event record of the contract, by its CloudEvent type.</summary>
-    public static IReadOnlyDictionary<string, Type> EventRecords { get; } = typeof(EventSchemas).Assembly.GetTypes()
+    private static readonly IReadOnlyDictionary<string, Type> EventRecords = typeof(EventSchemas).Assembly.GetTypes()
         .Where(type => type.Namespace == typeof(EventSchemas).Namespace && type.IsDefined(typeof(CloudEventTypeAttribute)))
         .ToDictionary(EventTypes.TypeOf);
 

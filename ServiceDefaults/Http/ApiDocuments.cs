@@ -36,7 +36,7 @@ public static class ApiDocuments
     public static WebApplication MapApiDocuments(this WebApplication app)
     {
         app.MapOpenApi();
-        app.MapScalarApiReference();
+        app.MapScalarApiReference(ReferencePath);
         return app;
     }
 
@@ -44,7 +44,7 @@ public static class ApiDocuments
     /// Documents the JSON body an endpoint reads and validates itself (so that it can name every bad field at once):
     /// its shape and limits from <typeparamref name="TBody"/>, and <paramref name="example"/>.
     /// </summary>
-    public static TBuilder DescribesJsonBody<TBuilder, TBody>(this TBuilder endpoint, TBody example) where TBuilder : IEndpointConventionBuilder =>
+    internal static TBuilder DescribesJsonBody<TBuilder, TBody>(this TBuilder endpoint, TBody example) where TBuilder : IEndpointConventionBuilder =>
         endpoint.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
         {
             operation.RequestBody = new OpenApiRequestBody
@@ -61,7 +61,7 @@ public static class ApiDocuments
             };
         });
 
-    /// <summary>Documents a parameter the endpoint reads itself (from the headers or the query string), with its limits.</summary>
+    /// <summary>Documents parameters the endpoint reads itself (from the headers or the query string), with their limits.</summary>
     public static TBuilder DescribesParameters<TBuilder>(this TBuilder endpoint, Func<IEnumerable<OpenApiParameter>> parameters)
         where TBuilder : IEndpointConventionBuilder =>
         endpoint.AddOpenApiOperationTransformer((operation, _, _) =>
