@@ -17,16 +17,19 @@ var inventoryDb = postgres.AddDatabase("inventorydb");
 builder.AddProject<Projects.Orders>("orders")
     .WithPublicHttpEndpoints()
     .WithHttpHealthCheck("/health")
+    .WithApiReference()
     .WithReference(ordersDb).WaitFor(ordersDb)
     .WithKafka(kafka);
 
 builder.AddProject<Projects.Payments>("payments")
     .WithHttpHealthCheck("/health")
+    .WithApiReference()
     .WithReference(paymentsDb).WaitFor(paymentsDb)
     .WithKafka(kafka);
 
 builder.AddProject<Projects.Inventory>("inventory")
     .WithHttpHealthCheck("/health")
+    .WithApiReference()
     .WithReference(inventoryDb).WaitFor(inventoryDb)
     .WithKafka(kafka);
 

@@ -18,9 +18,10 @@ public static class InventoryApi
 
     public static IEndpointRouteBuilder MapInventoryApi(this IEndpointRouteBuilder app)
     {
-        app.MapPut("/stock/{sku}", Stock.SetAvailableAsync).AcceptsJsonOnly();
-        app.MapGet("/stock/{sku}", Stock.GetStockAsync);
-        app.MapGet("/reservations/{orderId:guid}", Stock.GetReservationAsync);
+        app.MapPut("/stock/{sku}", Stock.SetAvailableAsync).AcceptsJsonOnly(new SetAvailableBody(10))
+            .WithSummary("Sets how many of a SKU can still be sold; stock already reserved stays reserved.");
+        app.MapGet("/stock/{sku}", Stock.GetStockAsync).WithSummary("The stock of a SKU.");
+        app.MapGet("/reservations/{orderId:guid}", Stock.GetReservationAsync).WithSummary("The reservation of an order: Reserved or Rejected.");
         return app;
     }
 }

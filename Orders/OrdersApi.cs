@@ -28,16 +28,22 @@ public static class OrdersApi
     public static IEndpointRouteBuilder MapOrdersApi(this IEndpointRouteBuilder app)
     {
         var orders = app.MapGroup("/orders");
-        orders.MapPost("/", PlaceOrder.HandleAsync).AcceptsJsonOnly();
-        orders.MapGet("/{id:guid}", QueryOrders.GetOrderAsync);
-        orders.MapGet("/{id:guid}/timeline", QueryOrders.GetTimelineAsync);
+        orders.MapPost("/", PlaceOrder.HandleAsync).AcceptsJsonOnly(PlaceOrderBody.Example)
+            .DescribesParameters(PlaceOrder.IdempotencyKeyParameter)
+            .DescribesProblem(StatusCodes.Status422UnprocessableEntity, "The Idempotency-Key was used before for a different order.")
+            .WithSummary("Places an order: it is Pending until the saga completes or cancels it.");
+        orders.MapGet("/{id:guid}", QueryOrders.GetOrderAsync).WithSummary("An order and its status.");
+        orders.MapGet("/{id:guid}/timeline", QueryOrders.GetTimelineAsync)
+            .WithSummary("The events Orders published and consumed for an order, oldest first.");
 
         if (app.ServiceProvider.GetRequiredService<IOptions<MessagingOptions>>().Value.Operations.MapEndpoints)
         {
             var operations = app.MapGroup("/operations");
-            operations.MapGet("/stuck-orders", StuckOrders.ListAsync);
-            operations.MapPost("/stuck-orders/heal", StuckOrders.HealAllAsync);
-            operations.MapPost("/orders/{id:guid}/heal", StuckOrders.HealOneAsync);
+            operations.MapGet("/stuck-orders", StuckOrders.ListAsync)
+                .WithSummary("Orders whose saga has not moved for longer than the step deadline, and the step each waits for.");
+            operations.MapPost("/stuck-orders/heal", StuckOrders.HealAllAsync).WithSummary("Heals every stuck order now.");
+            operations.MapPost("/orders/{id:guid}/heal", StuckOrders.HealOneAsync)
+                .WithSummary("Heals one order, stuck or not: sends its OrderCreated again with its original id.");
         }
 
         return app;

@@ -19,9 +19,10 @@ public static class PaymentsApi
 
     public static IEndpointRouteBuilder MapPaymentsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPut("/accounts/{customerId}", Accounts.SetBalanceAsync).AcceptsJsonOnly();
-        app.MapGet("/accounts/{customerId}", Accounts.GetAccountAsync);
-        app.MapGet("/payments/{orderId:guid}", Accounts.GetPaymentAsync);
+        app.MapPut("/accounts/{customerId}", Accounts.SetBalanceAsync).AcceptsJsonOnly(new SetBalanceBody(100.00m))
+            .WithSummary("Sets a customer's balance, opening the account if there is none.");
+        app.MapGet("/accounts/{customerId}", Accounts.GetAccountAsync).WithSummary("A customer's account.");
+        app.MapGet("/payments/{orderId:guid}", Accounts.GetPaymentAsync).WithSummary("The payment of an order: Succeeded, Failed or Refunded.");
         return app;
     }
 }

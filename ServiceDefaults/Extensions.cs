@@ -13,7 +13,7 @@ using ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// What every service shares: OpenTelemetry, health checks, service discovery, HTTP resilience and request limits.
+/// What every service shares: OpenTelemetry, health checks, service discovery, HTTP resilience, request limits and API documents.
 /// A service calls <see cref="AddServiceDefaults{TBuilder}"/> once and <see cref="MapDefaultEndpoints"/> once.
 /// </summary>
 public static class Extensions
@@ -28,6 +28,7 @@ public static class Extensions
         builder.AddDefaultHealthChecks();
         builder.Services.AddProblemDetails();
         builder.AddRequestLimits();
+        builder.AddApiDocuments();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
         {
@@ -82,6 +83,7 @@ public static class Extensions
     /// Every error response, an unhandled exception's included, is an RFC 9457 problem details body.
     /// A service that uses messaging also gets the operator endpoints <c>/operations/dead-letters</c> (list) and
     /// <c>/operations/dead-letters/replay</c>, unless <c>Messaging:Operations:MapEndpoints</c> is false.
+    /// Every service serves its OpenAPI document and a reference UI over it (<see cref="ApiDocuments"/>).
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
@@ -93,6 +95,7 @@ public static class Extensions
             Predicate = registration => registration.Tags.Contains(LiveTag),
         });
         app.MapMessagingOperations();
+        app.MapApiDocuments();
         return app;
     }
 }

@@ -1,10 +1,15 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using ShopChoreography.Contracts;
 using ShopChoreography.Inventory.Data;
 using ShopChoreography.ServiceDefaults.Http;
 
 namespace ShopChoreography.Inventory.Features;
+
+/// <summary>The body of <c>PUT /stock/{sku}</c>, as its API document describes it.</summary>
+public sealed record SetAvailableBody([property: Range(0, Stock.MaxAvailable)] int Available);
 
 public sealed record StockView(string Sku, int Available, int Reserved);
 
@@ -17,7 +22,7 @@ public static class Stock
 {
     public const int MaxAvailable = 1_000_000_000;
 
-    public static async Task<Results<Ok<StockView>, ValidationProblem>> SetAvailableAsync(string sku, HttpRequest request,
+    public static async Task<Results<Ok<StockView>, ValidationProblem>> SetAvailableAsync([Identifier] string sku, HttpRequest request,
         InventoryDbContext db, CancellationToken cancellationToken)
     {
         var (available, errors) = await ReadAvailableAsync(request, cancellationToken);

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.OpenApi;
 using ShopChoreography.Contracts;
 using ShopChoreography.Orders.Data;
 using ShopChoreography.ServiceDefaults.Http;
@@ -11,6 +12,12 @@ using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 namespace ShopChoreography.Orders.Features;
 
 public sealed record PlaceOrderResponse(Guid OrderId, string Status);
+
+/// <summary>The body of <c>POST /orders</c>, as its API document describes it.</summary>
+public sealed record PlaceOrderBody([property: Identifier] string CustomerId, [property: Lines] IReadOnlyList<OrderLine> Items)
+{
+    public static readonly PlaceOrderBody Example = new("c-1", [new OrderLine("SKU-1", 2, 9.99m)]);
+}
 
 /// <summary>A request already answered under an <c>Idempotency-Key</c>: a repeat with the same body gets the same order.</summary>
 public sealed class IdempotencyKey
@@ -33,6 +40,18 @@ public sealed class IdempotencyKey
 public static class PlaceOrder
 {
     public const string IdempotencyHeader = "Idempotency-Key";
+
+    public static IEnumerable<OpenApiParameter> IdempotencyKeyParameter() =>
+    [
+        new OpenApiParameter
+        {
+            Name = IdempotencyHeader,
+            In = ParameterLocation.Header,
+            Description = "Makes the request safe to repeat: the same key with the same body returns the same order.",
+            Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = IdempotencyKey.MaxLength },
+            Example = "k-1",
+        },
+    ];
 
     public static async Task<Results<Accepted<PlaceOrderResponse>, ValidationProblem, ProblemHttpResult>> HandleAsync(
         HttpRequest request, OrdersDbContext db, IEventPublisher events, TimeProvider clock, CancellationToken cancellationToken)

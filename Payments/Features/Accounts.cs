@@ -1,10 +1,14 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using ShopChoreography.Contracts;
 using ShopChoreography.Payments.Data;
 using ShopChoreography.ServiceDefaults.Http;
 
 namespace ShopChoreography.Payments.Features;
+
+/// <summary>The body of <c>PUT /accounts/{customerId}</c>, as its API document describes it.</summary>
+public sealed record SetBalanceBody([property: Amount((double)Accounts.MaxBalance, AllowsZero = true)] decimal Balance);
 
 public sealed record AccountView(string CustomerId, decimal Balance);
 
@@ -15,7 +19,7 @@ public static class Accounts
 {
     public const decimal MaxBalance = 1_000_000_000m;
 
-    public static async Task<Results<Ok<AccountView>, ValidationProblem>> SetBalanceAsync(string customerId, HttpRequest request,
+    public static async Task<Results<Ok<AccountView>, ValidationProblem>> SetBalanceAsync([Identifier] string customerId, HttpRequest request,
         PaymentsDbContext db, CancellationToken cancellationToken)
     {
         var (balance, errors) = await ReadBalanceAsync(request, cancellationToken);

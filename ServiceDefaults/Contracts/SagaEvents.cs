@@ -4,10 +4,12 @@ namespace ShopChoreography.Contracts;
 
 // The events of the order saga, as contract.md names them. Each carries what its consumers need, so no service
 // ever calls another. The order id is the subject: the partition key and record key of every event of an order.
+// The attributes state the limits EventRules holds each event to, for the published schemas (Schemas/<type>.json).
 
-public sealed record OrderLine(string Sku, int Quantity, decimal UnitPrice);
+public sealed record OrderLine([property: Identifier] string Sku, [property: Quantity] int Quantity,
+    [property: Amount((double)OrderLimits.MaxUnitPrice)] decimal UnitPrice);
 
-public sealed record ReservedLine(string Sku, int Quantity);
+public sealed record ReservedLine([property: Identifier] string Sku, [property: Quantity] int Quantity);
 
 public static class CancellationReasons
 {
@@ -17,7 +19,8 @@ public static class CancellationReasons
 }
 
 [CloudEventType("shop.orders.order-created.v1")]
-public sealed record OrderCreated(Guid OrderId, string CustomerId, decimal Total, IReadOnlyList<OrderLine> Items) : IIntegrationEvent
+public sealed record OrderCreated(Guid OrderId, [property: Identifier] string CustomerId, [property: Amount((double)OrderLimits.MaxTotal)] decimal Total,
+    [property: Lines] IReadOnlyList<OrderLine> Items) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
 
@@ -37,7 +40,8 @@ public sealed record OrderCancelled(Guid OrderId, string CustomerId, string Reas
 }
 
 [CloudEventType("shop.payments.payment-succeeded.v1")]
-public sealed record PaymentSucceeded(Guid OrderId, string CustomerId, decimal Amount, IReadOnlyList<ReservedLine> Items) : IIntegrationEvent
+public sealed record PaymentSucceeded(Guid OrderId, [property: Identifier] string CustomerId, [property: Amount((double)OrderLimits.MaxTotal)] decimal Amount,
+    [property: Lines] IReadOnlyList<ReservedLine> Items) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
 
@@ -45,7 +49,8 @@ public sealed record PaymentSucceeded(Guid OrderId, string CustomerId, decimal A
 }
 
 [CloudEventType("shop.payments.payment-failed.v1")]
-public sealed record PaymentFailed(Guid OrderId, string CustomerId, decimal Amount, string Reason) : IIntegrationEvent
+public sealed record PaymentFailed(Guid OrderId, [property: Identifier] string CustomerId, [property: Amount((double)OrderLimits.MaxTotal)] decimal Amount,
+    [property: Identifier] string Reason) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
 
@@ -53,7 +58,8 @@ public sealed record PaymentFailed(Guid OrderId, string CustomerId, decimal Amou
 }
 
 [CloudEventType("shop.payments.payment-refunded.v1")]
-public sealed record PaymentRefunded(Guid OrderId, string CustomerId, decimal Amount) : IIntegrationEvent
+public sealed record PaymentRefunded(Guid OrderId, [property: Identifier] string CustomerId, [property: Amount((double)OrderLimits.MaxTotal)] decimal Amount)
+    : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
 
@@ -61,7 +67,7 @@ public sealed record PaymentRefunded(Guid OrderId, string CustomerId, decimal Am
 }
 
 [CloudEventType("shop.inventory.inventory-reserved.v1")]
-public sealed record InventoryReserved(Guid OrderId, IReadOnlyList<ReservedLine> Items) : IIntegrationEvent
+public sealed record InventoryReserved(Guid OrderId, [property: Lines] IReadOnlyList<ReservedLine> Items) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
 
@@ -69,7 +75,8 @@ public sealed record InventoryReserved(Guid OrderId, IReadOnlyList<ReservedLine>
 }
 
 [CloudEventType("shop.inventory.inventory-reservation-failed.v1")]
-public sealed record InventoryReservationFailed(Guid OrderId, string Reason, IReadOnlyList<ReservedLine> Items) : IIntegrationEvent
+public sealed record InventoryReservationFailed(Guid OrderId, [property: Identifier] string Reason, [property: Lines] IReadOnlyList<ReservedLine> Items)
+    : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
 

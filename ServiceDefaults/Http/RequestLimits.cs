@@ -23,13 +23,18 @@ public static class RequestLimits
 
     /// <summary>
     /// Refuses, with 415 problem details, a request whose body is not declared as JSON (<c>application/json</c> or a
-    /// <c>+json</c> type), before the endpoint reads it.
+    /// <c>+json</c> type), before the endpoint reads it. The API document describes the body as
+    /// <typeparamref name="TBody"/> with <paramref name="example"/>, and its 413 and 415 answers.
     /// </summary>
-    public static TBuilder AcceptsJsonOnly<TBuilder>(this TBuilder endpoint) where TBuilder : IEndpointConventionBuilder =>
+    public static TBuilder AcceptsJsonOnly<TBuilder, TBody>(this TBuilder endpoint, TBody example) where TBuilder : IEndpointConventionBuilder =>
         endpoint.AddEndpointFilter(async (context, next) => context.HttpContext.Request.HasJsonContentType()
-            ? await next(context)
-            : TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType,
-                detail: "The body must be JSON, sent with Content-Type: application/json."));
+                ? await next(context)
+                : TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType,
+                    detail: "The body must be JSON, sent with Content-Type: application/json."))
+            .DescribesJsonBody(example)
+            .DescribesProblem(StatusCodes.Status413PayloadTooLarge, $"The body is larger than {MaxRequestBodySize} bytes.")
+            .DescribesProblem(StatusCodes.Status415UnsupportedMediaType,
+                "The body is not sent as JSON: Content-Type must be application/json or a +json type.");
 }
 
 /// <summary>

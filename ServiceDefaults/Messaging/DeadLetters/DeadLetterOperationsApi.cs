@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
@@ -7,6 +8,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+using ShopChoreography.ServiceDefaults.Http;
 using ShopChoreography.ServiceDefaults.Messaging.Consumers;
 
 namespace ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
@@ -34,9 +37,12 @@ internal static partial class DeadLetterOperationsApi
             return app;
         }
 
-        var deadLetters = app.MapGroup(DeadLettersPath);
-        deadLetters.MapGet("", ListAsync);
-        deadLetters.MapPost("/replay", ReplayAsync);
+        var deadLetters = app.MapGroup(DeadLettersPath)
+            .DescribesParameters(FilterParameters)
+            .DescribesProblem(StatusCodes.Status503ServiceUnavailable, "Kafka could not be read within Messaging:Operations:DeadLetterReadTimeout.");
+        deadLetters.MapGet("", ListAsync).WithSummary("The dead letters the filter selects.");
+        deadLetters.MapPost("/replay", ReplayAsync)
+            .WithSummary("Produces the dead letters the filter selects back to their original topics and partitions.");
         return app;
     }
 
@@ -123,6 +129,30 @@ internal static partial class DeadLetterOperationsApi
         return errors.Count == 0;
     }
 
+    private static IEnumerable<OpenApiParameter> FilterParameters() => FilterFields.Select(name => new OpenApiParameter
+    {
+        Name = name,
+        In = ParameterLocation.Query,
+        Description = name switch
+        {
+            "partition" => "The partition of the dead-letter topic.",
+            "offset" => "The offset on the dead-letter topic; needs partition.",
+            "eventId" => "The CloudEvent id.",
+            "type" => "The CloudEvent type.",
+            "category" => "Why it was dead-lettered.",
+            "originalTopic" => "The topic it was consumed from.",
+            _ => throw new InvalidOperationException($"The filter '{name}' has no description."),
+        },
+        Schema = name switch
+        {
+            "partition" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "0" },
+            "offset" => new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Minimum = "0" },
+            "category" => new OpenApiSchema { Type = JsonSchemaType.String, Enum = [.. Categories.Select(category => (JsonNode)category)] },
+            "originalTopic" => new OpenApiSchema { Type = JsonSchemaType.String, Pattern = TopicNamePattern },
+            _ => new OpenApiSchema { Type = JsonSchemaType.String },
+        },
+    });
+
     private static string? Text(IQueryCollection query, string name) =>
         query.TryGetValue(name, out var values) && values.Count == 1 && !string.IsNullOrWhiteSpace(values[0]) ? values[0] : null;
 
@@ -142,6 +172,8 @@ internal static partial class DeadLetterOperationsApi
         return null;
     }
 
-    [GeneratedRegex("^[a-zA-Z0-9._-]{1,249}$")]
+    private const string TopicNamePattern = "^[a-zA-Z0-9._-]{1,249}$";
+
+    [GeneratedRegex(TopicNamePattern)]
     private static partial Regex TopicName();
 }

@@ -10,9 +10,7 @@ namespace ShopChoreography.Tests.AppModel.Azd;
 /// </summary>
 public static class ContainerAppTemplates
 {
-    public static readonly string Directory = Path.Combine(
-        System.IO.Directory.Exists(Projects.AppHost.ProjectPath) ? Projects.AppHost.ProjectPath : Path.GetDirectoryName(Projects.AppHost.ProjectPath)!,
-        "infra");
+    public static readonly string Directory = Path.Combine(Repository.AppHostFolder, "infra");
 
     public const string Image = "shopchoreographyacr.azurecr.io/app:azd-deploy-1";
 
