@@ -9,6 +9,7 @@ using OpenTelemetry.Trace;
 using ShopChoreography.ServiceDefaults.Http;
 using ShopChoreography.ServiceDefaults.Kafka;
 using ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
+using ShopChoreography.ServiceDefaults.Telemetry;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -52,6 +53,7 @@ public static class Extensions
                 .AddRuntimeInstrumentation()
                 .AddMeter(KafkaClientMetrics.MeterName))
             .WithTracing(tracing => tracing
+                .SetSampler(OperatorCausedTraces.Sampler)
                 .AddSource(builder.Environment.ApplicationName)
                 .AddAspNetCoreInstrumentation(aspNetCore =>
                     // Probes poll every few seconds; their spans would drown the traces that matter.
@@ -87,7 +89,7 @@ public static class Extensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapHealthChecks(HealthEndpointPath);
+        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync });
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = registration => registration.Tags.Contains(LiveTag),

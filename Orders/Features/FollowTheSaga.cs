@@ -18,7 +18,7 @@ public sealed class MarkOrderPaidOnPaymentSucceeded(OrdersDbContext db) : IEvent
     }
 }
 
-public sealed class CompleteOrderOnInventoryReserved(OrdersDbContext db, IEventPublisher events) : IEventHandler<InventoryReserved>
+public sealed class CompleteOrderOnInventoryReserved(OrdersDbContext db, IEventPublisher events, SagaMetrics saga) : IEventHandler<InventoryReserved>
 {
     public async Task HandleAsync(InventoryReserved reservation, EventContext context, CancellationToken cancellationToken)
     {
@@ -27,20 +27,22 @@ public sealed class CompleteOrderOnInventoryReserved(OrdersDbContext db, IEventP
         if (order.Complete())
         {
             db.Record(order.Id, events.Publish(new OrderCompleted(order.Id, order.CustomerId, order.Total)));
+            saga.Settled(order);
         }
     }
 }
 
-public sealed class CancelOrderOnPaymentFailed(OrdersDbContext db, IEventPublisher events) : IEventHandler<PaymentFailed>
+public sealed class CancelOrderOnPaymentFailed(OrdersDbContext db, IEventPublisher events, SagaMetrics saga) : IEventHandler<PaymentFailed>
 {
     public async Task HandleAsync(PaymentFailed payment, EventContext context, CancellationToken cancellationToken) =>
-        await db.CancelAsync(payment.OrderId, payment.Reason, context, events, cancellationToken);
+        await db.CancelAsync(payment.OrderId, payment.Reason, context, events, saga, cancellationToken);
 }
 
-public sealed class CancelOrderOnInventoryReservationFailed(OrdersDbContext db, IEventPublisher events) : IEventHandler<InventoryReservationFailed>
+public sealed class CancelOrderOnInventoryReservationFailed(OrdersDbContext db, IEventPublisher events, SagaMetrics saga)
+    : IEventHandler<InventoryReservationFailed>
 {
     public async Task HandleAsync(InventoryReservationFailed reservation, EventContext context, CancellationToken cancellationToken) =>
-        await db.CancelAsync(reservation.OrderId, reservation.Reason, context, events, cancellationToken);
+        await db.CancelAsync(reservation.OrderId, reservation.Reason, context, events, saga, cancellationToken);
 }
 
 /// <summary>The refund changes nothing in Orders, but it belongs to the order's story.</summary>
@@ -60,13 +62,14 @@ internal static class SagaSteps
         ?? throw new EventRejectedException($"order {orderId} does not exist");
 
     public static async Task CancelAsync(this OrdersDbContext db, Guid orderId, string reason, EventContext context,
-        IEventPublisher events, CancellationToken cancellationToken)
+        IEventPublisher events, SagaMetrics saga, CancellationToken cancellationToken)
     {
         var order = await db.FindOrderAsync(orderId, cancellationToken);
         db.Record(order.Id, context);
         if (order.Cancel(reason))
         {
             db.Record(order.Id, events.Publish(new OrderCancelled(order.Id, order.CustomerId, reason)));
+            saga.Settled(order);
         }
     }
 }

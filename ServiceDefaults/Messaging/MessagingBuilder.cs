@@ -8,6 +8,7 @@ using ShopChoreography.ServiceDefaults.Messaging;
 using ShopChoreography.ServiceDefaults.Messaging.Consumers;
 using ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
 using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+using ShopChoreography.ServiceDefaults.Telemetry;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -118,6 +119,7 @@ public static class MessagingBuilderExtensions
         builder.AddKafkaTopicCheck(KafkaConnectionName, _ =>
             [.. handlers.Topics, .. options.PublishTopic is { } topic ? [topic] : Array.Empty<string>(),
              .. handlers.Any ? [options.DeadLetterTopic] : Array.Empty<string>()]);
+        services.AddHealthChecks().AddCheck<MessagingBacklogHealthCheck<TContext>>(MessagingBacklogHealthCheck<TContext>.Name, HealthStatus.Degraded);
         services.AddSingleton<DeadLetterPublisher>();
         services.AddSingleton<EventProcessor<TContext>>();
         services.AddSingleton<DeadLetterReplay>();

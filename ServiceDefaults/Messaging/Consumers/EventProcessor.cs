@@ -11,6 +11,7 @@ using Polly.Retry;
 using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
 using ShopChoreography.ServiceDefaults.Messaging.Inbox;
 using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+using ShopChoreography.ServiceDefaults.Telemetry;
 
 namespace ShopChoreography.ServiceDefaults.Messaging.Consumers;
 
@@ -70,6 +71,7 @@ internal sealed class EventProcessor<TContext>(
         }
 
         using var span = StartProcessSpan(record, cloudEvent);
+        using var logScope = logger.BeginScope(new EventLogScope(cloudEvent, span));
         if (!handlers.TryGet(cloudEvent.Type!, out var handler))
         {
             return Count(ConsumeOutcome.Skipped, cloudEvent);
