@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using CloudNative.CloudEvents;
+using Confluent.Kafka;
+using ShopChoreography.Contracts;
+using ShopChoreography.ServiceDefaults.Messaging;
+using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
+using ShopChoreography.Tests.Distributed;
+using ShopChoreography.Tests.Probing;
+using ShopChoreography.Tests.Saga;
+
+namespace ShopChoreography.Tests.Telemetry;
+
+/// <summary>What an operator reads from the running services: metrics for real traffic, event logs, and <c>/health</c>.</summary>
+[Collection(TelemetryAppCollection.Name)]
+public sealed class MetricsAndHealthTests(TelemetryAppFixture fixture) : IDisposable
+{
+    private readonly Shop _shop = new(fixture);
+
+    private OtlpReceiver Receiver => fixture.Receiver;
+
+    public void Dispose() => _shop.Dispose();
+
+    [Fact]
+    public async Task Saga_durations_by_outcome_handler_durations_by_event_type_and_consumer_lag_are_measured()
+    {
+        var before = await FreshExportAsync();
+        var (customer, sku, soldOut) = (Shop.Unique("c"), Shop.Unique("sku"), Shop.Unique("sku"));
+        await _shop.SetBalanceAsync(customer, 100.00m);
+        await _shop.SetStockAsync(sku, 5);
+        await _shop.SetStockAsync(soldOut, 0);
+
+        var completed = await _shop.PlaceOrderAsync(customer, (sku, 1, 5.00m));
+        var poor = await _shop.PlaceOrderAsync(customer, (sku, 1, 500.00m));
+        var outOfStock = await _shop.PlaceOrderAsync(customer, (sku, 1, 5.00m), (soldOut, 1, 5.00m));
+        await _shop.WaitForTimelineAsync(completed, 4);
+        await _shop.WaitForTimelineAsync(poor, 3);
+        await _shop.WaitForTimelineAsync(outOfStock, 5);
+        var after = await FreshExportAsync();
+
+        // Orders' own counts: what it settled, and the events it applied.
+        Assert.Equal(1UL, Delta("orders.saga.duration", ("outcome", "completed")));
+        Assert.Equal(1UL, Delta("orders.saga.duration", ("outcome", "cancelled"), ("cancellation.reason", "insufficient-funds")));
+        Assert.Equal(1UL, Delta("orders.saga.duration", ("outcome", "cancelled"), ("cancellation.reason", "out-of-stock")));
+        Assert.All(Points(after, "orders", "orders.saga.duration"), point => Assert.True(point.Value > 0, "a saga takes time"));
+        (string Type, ulong Applied)[] handled =
+        [
+            ("shop.inventory.inventory-reservation-failed.v1", 1), ("shop.inventory.inventory-reserved.v1", 1),
+            ("shop.payments.payment-failed.v1", 1), ("shop.payments.payment-refunded.v1", 1), ("shop.payments.payment-succeeded.v1", 2),
+        ];
+        Assert.Equal(handled, handled.Select(h => (h.Type, Delta("messaging.consumer.handler.duration", ("cloudevents.event_type", h.Type)))));
+
+        // Every partition of every topic a service consumes, caught up once the orders have settled.
+        await Poller.UntilAsync(() => Task.FromResult(LatestLag()),
+            lag => OrderTrace.Consumers.All(topic => topic.Value.All(service =>
+                Enumerable.Range(0, 12).All(partition => lag.TryGetValue((service, topic.Key, partition), out var value) && value == 0))),
+            "every consumer's lag on every partition of its topics to be reported, and 0");
+
+        ulong Delta(string metric, params (string Key, string Value)[] attributes) =>
+            Count(after, "orders", metric, attributes) - Count(before, "orders", metric, attributes);
+    }
+
+    [Fact]
+    public async Task An_event_a_service_dead_letters_is_logged_with_its_event_fields_and_trace_and_counted_by_topic_and_category()
+    {
+        var orderId = Guid.NewGuid();
+        var traceId = ActivityTraceId.CreateRandom();
+        var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0, KafkaCloudEventBinding.ExtensionAttributes)
+        {
+            Id = Guid.NewGuid().ToString(),
+            Source = new Uri("/payments", UriKind.Relative),
+            Type = EventTypes.TypeOf<PaymentSucceeded>(),
+            Time = DateTimeOffset.UtcNow,
+            Subject = orderId.ToString(),
+            DataContentType = "application/json",
+            // A negative amount breaks the event rules: both consumers of payments.events dead-letter it.
+            Data = JsonSerializer.SerializeToUtf8Bytes(new PaymentSucceeded(orderId, "c-1", -1m, [new ReservedLine("sku-1", 1)]), MessagingJson.Options),
+            [KafkaCloudEventBinding.TraceParentAttribute] = $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01",
+        };
+        CloudNative.CloudEvents.Extensions.Partitioning.SetPartitionKey(cloudEvent, orderId.ToString());
+        using (var producer = new ProducerBuilder<string?, byte[]?>(new ProducerConfig { BootstrapServers = await fixture.ConnectionStringAsync("kafka") }).Build())
+        {
+            await producer.ProduceAsync("payments.events", KafkaCloudEventBinding.ToKafkaMessage(cloudEvent));
+        }
+
+        string[] consumers = ["inventory", "orders"];
+        var logs = await Poller.UntilAsync(
+            () => Task.FromResult(Receiver.Logs.Where(log => log.Attributes.GetValueOrDefault("EventId") == cloudEvent.Id).ToList()),
+            found => consumers.All(service => found.Any(log => log.Service == service && log.Body.StartsWith("Dead-lettered", StringComparison.Ordinal))),
+            "the dead-letter warnings of both consumers");
+        foreach (var log in logs)
+        {
+            Assert.Equal((cloudEvent.Type, orderId.ToString(), traceId.ToString(), traceId.ToString()),
+                (log.Attributes["EventType"], log.Attributes["OrderId"], log.Attributes["TraceId"], log.TraceId));
+        }
+
+        var counted = await Poller.UntilAsync(() => Task.FromResult(consumers.Select(service =>
+                Points(Receiver.Points, service, "messaging.consumer.dead_letters")
+                    .Where(p => p.Attributes.GetValueOrDefault("messaging.destination.name") == "payments.events" &&
+                                p.Attributes.GetValueOrDefault("dlq.category") == "rejected")
+                    .OrderBy(p => p.Time).LastOrDefault()?.Value ?? 0).ToList()),
+            values => values.All(value => value >= 1), "both consumers to count the dead letter");
+        // This is the collection's only dead letter.
+        Assert.Equal([1.0, 1.0], counted);
+    }
+
+    [Fact]
+    public async Task Health_turns_degraded_naming_the_outbox_backlog_while_a_broker_is_down_and_healthy_again_after()
+    {
+        using var orders = fixture.CreateHttpClient("orders");
+        await WaitForHealthAsync(orders, body => body == "Healthy", "Healthy at the start");
+        var (customer, sku) = (Shop.Unique("c"), Shop.Unique("sku"));
+        await _shop.SetBalanceAsync(customer, 1000.00m);
+        await _shop.SetStockAsync(sku, 100);
+
+        var placed = new List<Guid>();
+        fixture.KafkaCluster.SetBrokerDown(1);
+        try
+        {
+            // The dispatcher waits for the acknowledgement of an event whose partition is led by the broker that is
+            // down; every order placed after it waits in the outbox behind it.
+            var degraded = await Poller.UntilAsync(async () =>
+                {
+                    placed.Add(await _shop.PlaceOrderAsync(customer, (sku, 1, 1.00m)));
+                    return await HealthAsync(orders);
+                },
+                health => health.Body.StartsWith("Degraded", StringComparison.Ordinal), "Degraded while the outbox backs up", TimeSpan.FromSeconds(60));
+            Assert.Equal(HttpStatusCode.OK, degraded.Status);
+            Assert.Matches(
+                $@"^Degraded\nmessaging-backlog: Degraded: outbox backlog (\d+) is over Messaging:Health:MaxOutboxBacklog \({TelemetryAppFixture.MaxOutboxBacklog}\)$",
+                degraded.Body);
+        }
+        finally
+        {
+            fixture.KafkaCluster.SetAllBrokersUp();
+        }
+
+        await WaitForHealthAsync(orders, body => body == "Healthy", "Healthy once the broker is back");
+        foreach (var orderId in placed)
+        {
+            Assert.Equal("Completed", (await _shop.WaitUntilSettledAsync(orderId)).Status);
+        }
+
+        // Published after waiting in the outbox, an order is still one trace.
+        (await OrderTrace.WaitForAsync(Receiver, placed[^1], publishedEvents: 4)).AssertOneRootAndEveryParentPresent();
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body)> HealthAsync(HttpClient service)
+    {
+        using var response = await service.GetAsync("/health");
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private static async Task WaitForHealthAsync(HttpClient service, Func<string, bool> expected, string what) =>
+        await Poller.UntilAsync(() => HealthAsync(service), health => expected(health.Body), what, TimeSpan.FromSeconds(60));
+
+    /// <summary>Waits for an export that began after this call, so it holds everything recorded before it.</summary>
+    private async Task<List<ExportedPoint>> FreshExportAsync()
+    {
+        var from = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1);
+        await Poller.UntilAsync(() => Task.FromResult(Receiver.Points.Where(p => p.Time > from).Select(p => p.Service).Distinct().Count()),
+            services => services == DistributedAppFixture.Services.Length, "a metrics export from every service");
+        return [.. Receiver.Points];
+    }
+
+    private static IEnumerable<ExportedPoint> Points(IEnumerable<ExportedPoint> points, string service, string metric) =>
+        points.Where(p => p.Service == service && p.Metric == metric);
+
+    /// <summary>A cumulative count (a histogram's count, a counter's value) at the newest export, 0 before its first.</summary>
+    private static ulong Count(List<ExportedPoint> points, string service, string metric, params (string Key, string Value)[] attributes)
+    {
+        var matching = Points(points, service, metric).Where(p => attributes.All(a => p.Attributes.GetValueOrDefault(a.Key) == a.Value)).ToList();
+        if (matching.Count == 0)
+        {
+            return 0;
+        }
+
+        var newest = matching.Max(p => p.Time);
+        return (ulong)matching.Where(p => p.Time == newest).Sum(p => (decimal)(p.Count > 0 ? p.Count : p.Value));
+    }
+
+    /// <summary>The newest lag reported for each (service, topic, partition).</summary>
+    private Dictionary<(string Service, string Topic, int Partition), double> LatestLag() =>
+        Receiver.Points.Where(p => p.Metric == "messaging.kafka.consumer.lag")
+            .GroupBy(p => (p.Service, p.Attributes["messaging.destination.name"], int.Parse(p.Attributes["messaging.destination.partition.id"], System.Globalization.CultureInfo.InvariantCulture)))
+            .ToDictionary(g => g.Key, g => g.MaxBy(p => p.Time)!.Value);
+}

@@ -1,0 +1,143 @@
+using ShopChoreography.Tests.Distributed;
+using ShopChoreography.Tests.Probing;
+using ShopChoreography.Tests.Saga;
+
+namespace ShopChoreography.Tests.Telemetry;
+
+/// <summary>
+/// What the dashboard's trace list shows: one trace per order, from <c>POST /orders</c> through each service's
+/// database work, outbox, publish and process spans to its end, and nothing that no one caused.
+/// </summary>
+[Collection(TelemetryAppCollection.Name)]
+public sealed class OrderTraceTests(TelemetryAppFixture fixture) : IDisposable
+{
+    private readonly Shop _shop = new(fixture);
+
+    public void Dispose() => _shop.Dispose();
+
+    [Fact]
+    public async Task A_completed_order_is_one_trace_through_every_service()
+    {
+        var (customer, sku) = (Shop.Unique("c"), Shop.Unique("sku"));
+        await _shop.SetBalanceAsync(customer, 100.00m);
+        await _shop.SetStockAsync(sku, 5);
+
+        var orderId = await _shop.PlaceOrderAsync(customer, (sku, 2, 9.99m));
+        Assert.Equal("Completed", (await _shop.WaitUntilSettledAsync(orderId)).Status);
+
+        var trace = await OrderTrace.WaitForAsync(fixture.Receiver, orderId, publishedEvents: 4);
+        trace.AssertOneRootAndEveryParentPresent();
+        Assert.Equal("""
+            orders: POST /orders +db
+              orders: publish orders.events shop.orders.order-created.v1
+                payments: process orders.events shop.orders.order-created.v1 +db
+                  payments: publish payments.events shop.payments.payment-succeeded.v1
+                    inventory: process payments.events shop.payments.payment-succeeded.v1 +db
+                      inventory: publish inventory.events shop.inventory.inventory-reserved.v1
+                        orders: process inventory.events shop.inventory.inventory-reserved.v1 +db
+                          orders: publish orders.events shop.orders.order-completed.v1
+                            payments: process orders.events shop.orders.order-completed.v1
+                        payments: process inventory.events shop.inventory.inventory-reserved.v1
+                    orders: process payments.events shop.payments.payment-succeeded.v1 +db
+
+            """, trace.Render());
+    }
+
+    [Fact]
+    public async Task An_order_cancelled_for_insufficient_funds_is_one_trace()
+    {
+        var (customer, sku) = (Shop.Unique("c"), Shop.Unique("sku"));
+        await _shop.SetBalanceAsync(customer, 1.00m);
+        await _shop.SetStockAsync(sku, 5);
+
+        var orderId = await _shop.PlaceOrderAsync(customer, (sku, 1, 500.00m));
+        Assert.Equal("insufficient-funds", (await _shop.WaitUntilSettledAsync(orderId)).CancellationReason);
+
+        var trace = await OrderTrace.WaitForAsync(fixture.Receiver, orderId, publishedEvents: 3);
+        trace.AssertOneRootAndEveryParentPresent();
+        Assert.Equal("""
+            orders: POST /orders +db
+              orders: publish orders.events shop.orders.order-created.v1
+                payments: process orders.events shop.orders.order-created.v1 +db
+                  payments: publish payments.events shop.payments.payment-failed.v1
+                    inventory: process payments.events shop.payments.payment-failed.v1
+                    orders: process payments.events shop.payments.payment-failed.v1 +db
+                      orders: publish orders.events shop.orders.order-cancelled.v1
+                        payments: process orders.events shop.orders.order-cancelled.v1
+
+            """, trace.Render());
+    }
+
+    [Fact]
+    public async Task An_order_cancelled_out_of_stock_and_refunded_is_one_trace()
+    {
+        var (customer, inStock, soldOut) = (Shop.Unique("c"), Shop.Unique("sku"), Shop.Unique("sku"));
+        await _shop.SetBalanceAsync(customer, 100.00m);
+        await _shop.SetStockAsync(inStock, 5);
+        await _shop.SetStockAsync(soldOut, 0);
+
+        var orderId = await _shop.PlaceOrderAsync(customer, (inStock, 1, 5.00m), (soldOut, 1, 5.00m));
+        Assert.Equal("out-of-stock", (await _shop.WaitUntilSettledAsync(orderId)).CancellationReason);
+
+        var trace = await OrderTrace.WaitForAsync(fixture.Receiver, orderId, publishedEvents: 5);
+        trace.AssertOneRootAndEveryParentPresent();
+        Assert.Equal("""
+            orders: POST /orders +db
+              orders: publish orders.events shop.orders.order-created.v1
+                payments: process orders.events shop.orders.order-created.v1 +db
+                  payments: publish payments.events shop.payments.payment-succeeded.v1
+                    inventory: process payments.events shop.payments.payment-succeeded.v1 +db
+                      inventory: publish inventory.events shop.inventory.inventory-reservation-failed.v1
+                        orders: process inventory.events shop.inventory.inventory-reservation-failed.v1 +db
+                          orders: publish orders.events shop.orders.order-cancelled.v1
+                            payments: process orders.events shop.orders.order-cancelled.v1
+                        payments: process inventory.events shop.inventory.inventory-reservation-failed.v1 +db
+                          payments: publish payments.events shop.payments.payment-refunded.v1
+                            inventory: process payments.events shop.payments.payment-refunded.v1
+                            orders: process payments.events shop.payments.payment-refunded.v1 +db
+                    orders: process payments.events shop.payments.payment-succeeded.v1 +db
+
+            """, trace.Render());
+    }
+
+    /// <summary>
+    /// Outbox polls and backlog reports, leader checks, retention, stuck-order checks and health probes all run while
+    /// nobody does anything: none of them may start a trace, nor leave a database span whose parent was dropped. Their
+    /// cost still shows: the database metrics keep counting their commands.
+    /// </summary>
+    [Fact]
+    public async Task While_nobody_uses_the_shop_no_background_loop_starts_a_trace_and_their_database_work_is_counted()
+    {
+        var quietFrom = DateTimeOffset.UtcNow;
+        var commandsBefore = DatabaseCommands(quietFrom);
+        // Longer than every background interval that runs at rest: outbox backlog report (5 s), stuck-order check (5 s),
+        // the AppHost's health probes, and the standby dispatcher's leader check (2 s).
+        var quietUntil = quietFrom + TimeSpan.FromSeconds(7);
+        await Poller.UntilAsync(() => Task.FromResult(LatestExportPerService()),
+            latest => DistributedAppFixture.Services.All(service => latest.GetValueOrDefault(service) > quietUntil + TimeSpan.FromSeconds(1)),
+            "every service to export its metrics past the end of the quiet period", TimeSpan.FromSeconds(40));
+
+        var quiet = fixture.Receiver.Spans.Where(s => s.Start >= quietFrom && s.Start <= quietUntil).ToList();
+        var known = fixture.Receiver.Spans.Select(s => s.SpanId).ToHashSet();
+        Assert.Empty(quiet.Where(s => s.ParentSpanId == "" || !known.Contains(s.ParentSpanId)).Select(s => s.ToString()));
+        var commandsAfter = DatabaseCommands(quietUntil);
+        foreach (var service in DistributedAppFixture.Services)
+        {
+            Assert.True(commandsAfter.GetValueOrDefault(service) > commandsBefore.GetValueOrDefault(service),
+                $"{service}: {commandsBefore.GetValueOrDefault(service)} database commands before the quiet period, {commandsAfter.GetValueOrDefault(service)} after");
+        }
+    }
+
+    private Dictionary<string, DateTimeOffset> LatestExportPerService() =>
+        fixture.Receiver.Points.GroupBy(p => p.Service).ToDictionary(g => g.Key, g => g.Max(p => p.Time));
+
+    /// <summary>Npgsql's command count per service, from the newest export at or after <paramref name="from"/>.</summary>
+    private Dictionary<string, ulong> DatabaseCommands(DateTimeOffset from) =>
+        fixture.Receiver.Points.Where(p => p.Metric == "db.client.operation.duration")
+            .GroupBy(p => p.Service)
+            .ToDictionary(g => g.Key, g =>
+            {
+                var time = g.Where(p => p.Time >= from).Select(p => p.Time).DefaultIfEmpty(g.Max(p => p.Time)).Min();
+                return (ulong)g.Where(p => p.Time == time).Sum(p => (decimal)p.Count);
+            });
+}
