@@ -58,7 +58,7 @@ public sealed class OrderTrace
         var ids = Spans.Select(s => s.SpanId).ToHashSet();
         var roots = Spans.Where(s => !ids.Contains(s.ParentSpanId)).ToList();
         var root = Assert.Single(roots);
-        Assert.Equal(("orders", "POST /orders", ExportedSpan.ServerKind), (root.Service, root.Name, root.Kind));
+        Assert.Equal(("orders", "POST /orders/", ExportedSpan.ServerKind), (root.Service, root.Name, root.Kind));
     }
 
     /// <summary>
@@ -69,7 +69,7 @@ public sealed class OrderTrace
     {
         var children = Spans.ToLookup(s => s.ParentSpanId);
         var text = new StringBuilder();
-        var root = Spans.Single(s => s.Name == "POST /orders");
+        var root = Spans.Single(s => s.Name == "POST /orders/");
         Render(root, 0);
         return text.ToString();
 

@@ -28,7 +28,7 @@ public sealed class OrderTraceTests(TelemetryAppFixture fixture) : IDisposable
         var trace = await OrderTrace.WaitForAsync(fixture.Receiver, orderId, publishedEvents: 4);
         trace.AssertOneRootAndEveryParentPresent();
         Assert.Equal("""
-            orders: POST /orders +db
+            orders: POST /orders/ +db
               orders: publish orders.events shop.orders.order-created.v1
                 payments: process orders.events shop.orders.order-created.v1 +db
                   payments: publish payments.events shop.payments.payment-succeeded.v1
@@ -56,7 +56,7 @@ public sealed class OrderTraceTests(TelemetryAppFixture fixture) : IDisposable
         var trace = await OrderTrace.WaitForAsync(fixture.Receiver, orderId, publishedEvents: 3);
         trace.AssertOneRootAndEveryParentPresent();
         Assert.Equal("""
-            orders: POST /orders +db
+            orders: POST /orders/ +db
               orders: publish orders.events shop.orders.order-created.v1
                 payments: process orders.events shop.orders.order-created.v1 +db
                   payments: publish payments.events shop.payments.payment-failed.v1
@@ -82,7 +82,7 @@ public sealed class OrderTraceTests(TelemetryAppFixture fixture) : IDisposable
         var trace = await OrderTrace.WaitForAsync(fixture.Receiver, orderId, publishedEvents: 5);
         trace.AssertOneRootAndEveryParentPresent();
         Assert.Equal("""
-            orders: POST /orders +db
+            orders: POST /orders/ +db
               orders: publish orders.events shop.orders.order-created.v1
                 payments: process orders.events shop.orders.order-created.v1 +db
                   payments: publish payments.events shop.payments.payment-succeeded.v1
