@@ -1,10 +1,6 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text.Json;
-using CloudNative.CloudEvents;
 using Confluent.Kafka;
-using ShopChoreography.Contracts;
-using ShopChoreography.ServiceDefaults.Messaging;
 using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
 using ShopChoreography.Tests.Distributed;
 using ShopChoreography.Tests.Probing;
@@ -67,19 +63,9 @@ public sealed class MetricsAndHealthTests(TelemetryAppFixture fixture) : IDispos
     {
         var orderId = Guid.NewGuid();
         var traceId = ActivityTraceId.CreateRandom();
-        var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0, KafkaCloudEventBinding.ExtensionAttributes)
-        {
-            Id = Guid.NewGuid().ToString(),
-            Source = new Uri("/payments", UriKind.Relative),
-            Type = EventTypes.TypeOf<PaymentSucceeded>(),
-            Time = DateTimeOffset.UtcNow,
-            Subject = orderId.ToString(),
-            DataContentType = "application/json",
-            // A negative amount breaks the event rules: both consumers of payments.events dead-letter it.
-            Data = JsonSerializer.SerializeToUtf8Bytes(new PaymentSucceeded(orderId, "c-1", -1m, [new ReservedLine("sku-1", 1)]), MessagingJson.Options),
-            [KafkaCloudEventBinding.TraceParentAttribute] = $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01",
-        };
-        CloudNative.CloudEvents.Extensions.Partitioning.SetPartitionKey(cloudEvent, orderId.ToString());
+        // A negative amount breaks the event rules: both consumers of payments.events dead-letter it.
+        var cloudEvent = DeadLetterOperationsTests.PaymentSucceededFor(orderId, amount: -1m);
+        cloudEvent[KafkaCloudEventBinding.TraceParentAttribute] = $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01";
         using (var producer = new ProducerBuilder<string?, byte[]?>(new ProducerConfig { BootstrapServers = await fixture.ConnectionStringAsync("kafka") }).Build())
         {
             await producer.ProduceAsync("payments.events", KafkaCloudEventBinding.ToKafkaMessage(cloudEvent));

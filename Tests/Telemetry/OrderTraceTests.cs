@@ -18,15 +18,7 @@ public sealed class OrderTraceTests(TelemetryAppFixture fixture) : IDisposable
     [Fact]
     public async Task A_completed_order_is_one_trace_through_every_service()
     {
-        var (customer, sku) = (Shop.Unique("c"), Shop.Unique("sku"));
-        await _shop.SetBalanceAsync(customer, 100.00m);
-        await _shop.SetStockAsync(sku, 5);
-
-        var orderId = await _shop.PlaceOrderAsync(customer, (sku, 2, 9.99m));
-        Assert.Equal("Completed", (await _shop.WaitUntilSettledAsync(orderId)).Status);
-
-        var trace = await OrderTrace.WaitForAsync(fixture.Receiver, orderId, publishedEvents: 4);
-        trace.AssertOneRootAndEveryParentPresent();
+        var trace = await TraceOfOrderAsync(balance: 100.00m, [(Stock: 5, Quantity: 2, UnitPrice: 9.99m)], "Completed", publishedEvents: 4);
         Assert.Equal("""
             orders: POST /orders/ +db
               orders: publish orders.events shop.orders.order-created.v1
@@ -46,15 +38,7 @@ public sealed class OrderTraceTests(TelemetryAppFixture fixture) : IDisposable
     [Fact]
     public async Task An_order_cancelled_for_insufficient_funds_is_one_trace()
     {
-        var (customer, sku) = (Shop.Unique("c"), Shop.Unique("sku"));
-        await _shop.SetBalanceAsync(customer, 1.00m);
-        await _shop.SetStockAsync(sku, 5);
-
-        var orderId = await _shop.PlaceOrderAsync(customer, (sku, 1, 500.00m));
-        Assert.Equal("insufficient-funds", (await _shop.WaitUntilSettledAsync(orderId)).CancellationReason);
-
-        var trace = await OrderTrace.WaitForAsync(fixture.Receiver, orderId, publishedEvents: 3);
-        trace.AssertOneRootAndEveryParentPresent();
+        var trace = await TraceOfOrderAsync(balance: 1.00m, [(Stock: 5, Quantity: 1, UnitPrice: 500.00m)], "insufficient-funds", publishedEvents: 3);
         Assert.Equal("""
             orders: POST /orders/ +db
               orders: publish orders.events shop.orders.order-created.v1
@@ -71,16 +55,8 @@ public sealed class OrderTraceTests(TelemetryAppFixture fixture) : IDisposable
     [Fact]
     public async Task An_order_cancelled_out_of_stock_and_refunded_is_one_trace()
     {
-        var (customer, inStock, soldOut) = (Shop.Unique("c"), Shop.Unique("sku"), Shop.Unique("sku"));
-        await _shop.SetBalanceAsync(customer, 100.00m);
-        await _shop.SetStockAsync(inStock, 5);
-        await _shop.SetStockAsync(soldOut, 0);
-
-        var orderId = await _shop.PlaceOrderAsync(customer, (inStock, 1, 5.00m), (soldOut, 1, 5.00m));
-        Assert.Equal("out-of-stock", (await _shop.WaitUntilSettledAsync(orderId)).CancellationReason);
-
-        var trace = await OrderTrace.WaitForAsync(fixture.Receiver, orderId, publishedEvents: 5);
-        trace.AssertOneRootAndEveryParentPresent();
+        var trace = await TraceOfOrderAsync(balance: 100.00m, [(Stock: 5, Quantity: 1, UnitPrice: 5.00m), (Stock: 0, Quantity: 1, UnitPrice: 5.00m)],
+            "out-of-stock", publishedEvents: 5);
         Assert.Equal("""
             orders: POST /orders/ +db
               orders: publish orders.events shop.orders.order-created.v1
@@ -126,6 +102,30 @@ public sealed class OrderTraceTests(TelemetryAppFixture fixture) : IDisposable
             Assert.True(commandsAfter.GetValueOrDefault(service) > commandsBefore.GetValueOrDefault(service),
                 $"{service}: {commandsBefore.GetValueOrDefault(service)} database commands before the quiet period, {commandsAfter.GetValueOrDefault(service)} after");
         }
+    }
+
+    /// <summary>
+    /// Places an order of a new customer with <paramref name="balance"/>, each line on a new SKU with its stock, waits
+    /// until it settles as <paramref name="outcome"/> (its status or its cancellation reason), and returns its trace.
+    /// </summary>
+    private async Task<OrderTrace> TraceOfOrderAsync(decimal balance, (int Stock, int Quantity, decimal UnitPrice)[] lines, string outcome,
+        int publishedEvents)
+    {
+        var customer = Shop.Unique("c");
+        await _shop.SetBalanceAsync(customer, balance);
+        var items = lines.Select(line => (Sku: Shop.Unique("sku"), line.Quantity, line.UnitPrice)).ToArray();
+        foreach (var (item, line) in items.Zip(lines))
+        {
+            await _shop.SetStockAsync(item.Sku, line.Stock);
+        }
+
+        var orderId = await _shop.PlaceOrderAsync(customer, items);
+        var order = await _shop.WaitUntilSettledAsync(orderId);
+        Assert.Equal(outcome, order.CancellationReason ?? order.Status);
+
+        var trace = await OrderTrace.WaitForAsync(fixture.Receiver, orderId, publishedEvents);
+        trace.AssertOneRootAndEveryParentPresent();
+        return trace;
     }
 
     private Dictionary<string, DateTimeOffset> LatestExportPerService() =>
