@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using ShopChoreography.ServiceDefaults.Messaging.Consumers;
 
 namespace ShopChoreography.Orders.Features;
 
@@ -21,20 +22,16 @@ public sealed class SagaMetrics
     }
 
     /// <summary>
-    /// Called by the handler that settles the order, before its transaction commits: an attempt that fails to commit
-    /// and is retried is counted again, which only an outage between the handler and the commit can cause.
+    /// Called by the handler that settles the order; counted once that handler's transaction commits, so an attempt
+    /// that rolls back (a concurrent update of the order) and is tried again counts once.
     /// </summary>
-    public void Settled(Order order)
+    public void Settled(Order order, IAfterCommit afterCommit)
     {
         var duration = (_clock.GetUtcNow() - order.CreatedAt).TotalSeconds;
-        if (order.Status == OrderStatus.Completed)
-        {
-            _duration.Record(duration, new KeyValuePair<string, object?>("outcome", "completed"));
-        }
-        else
-        {
-            _duration.Record(duration, new KeyValuePair<string, object?>("outcome", "cancelled"),
-                new KeyValuePair<string, object?>("cancellation.reason", order.CancellationReason));
-        }
+        var reason = order.CancellationReason;
+        afterCommit.Add(order.Status == OrderStatus.Completed
+            ? () => _duration.Record(duration, new KeyValuePair<string, object?>("outcome", "completed"))
+            : () => _duration.Record(duration, new KeyValuePair<string, object?>("outcome", "cancelled"),
+                new KeyValuePair<string, object?>("cancellation.reason", reason)));
     }
 }

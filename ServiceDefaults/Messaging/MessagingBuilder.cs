@@ -83,6 +83,7 @@ public static class MessagingBuilderExtensions
         services.AddSingleton<OutboxNotifier>();
         services.ConfigureDbContext<TContext>((provider, db) => db.AddInterceptors(provider.GetRequiredService<OutboxNotifier>()));
         services.AddScoped<ConsumedEvent>();
+        services.AddScoped<IAfterCommit>(provider => provider.GetRequiredService<ConsumedEvent>());
         services.AddScoped<IEventPublisher, EventPublisher<TContext>>();
 
         builder.AddKafkaProducer<string?, byte[]?>(KafkaConnectionName, producer =>

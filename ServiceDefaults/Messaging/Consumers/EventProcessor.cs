@@ -137,7 +137,8 @@ internal sealed class EventProcessor<TContext>(
         CancellationToken cancellationToken)
     {
         await using var scope = services.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<ConsumedEvent>().Context = context;
+        var consumed = scope.ServiceProvider.GetRequiredService<ConsumedEvent>();
+        consumed.Context = context;
         var db = scope.ServiceProvider.GetRequiredService<TContext>();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         if (!await InboxStore.TryRecordAsync(db, Consumer, context, cancellationToken))
@@ -155,6 +156,7 @@ internal sealed class EventProcessor<TContext>(
         await handler.Invoke(scope.ServiceProvider, data, context, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        consumed.Committed();
         return ConsumeOutcome.Applied;
     }
 
