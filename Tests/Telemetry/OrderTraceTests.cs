@@ -1,4 +1,6 @@
+using Confluent.Kafka;
 using ShopChoreography.Tests.Distributed;
+using ShopChoreography.Tests.Messaging;
 using ShopChoreography.Tests.Probing;
 using ShopChoreography.Tests.Saga;
 
@@ -74,6 +76,30 @@ public sealed class OrderTraceTests(TelemetryAppFixture fixture) : IDisposable
                     orders: process payments.events shop.payments.payment-succeeded.v1 +db
 
             """, trace.Render());
+    }
+
+    /// <summary>
+    /// A record delivered again (after a crash before its offset was committed, or a rebalance) continues the order's
+    /// trace under the same publish span; the inbox makes it change nothing.
+    /// </summary>
+    [Fact]
+    public async Task A_redelivered_event_is_processed_again_within_the_orders_trace()
+    {
+        var trace = await TraceOfOrderAsync(balance: 100.00m, [(Stock: 5, Quantity: 1, UnitPrice: 3.00m)], "Completed", publishedEvents: 4);
+        var created = trace.Publishes.Single(p => p["cloudevents.event_type"] == "shop.orders.order-created.v1");
+        var eventId = created["messaging.message.id"];
+        var kafka = await fixture.ConnectionStringAsync("kafka");
+        var record = TopicReader.ReadUntil(kafka, "orders.events", records => records.Any(r => r.Header("ce_id") == eventId))
+            .Single(r => r.Header("ce_id") == eventId);
+        using (var producer = new ProducerBuilder<string?, byte[]?>(new ProducerConfig { BootstrapServers = kafka }).Build())
+        {
+            await producer.ProduceAsync(record.TopicPartition, record.Message);
+        }
+
+        var processed = await Poller.UntilAsync(
+            () => Task.FromResult(fixture.Receiver.Spans.Where(s => s.Kind == ExportedSpan.ConsumerKind && s["messaging.message.id"] == eventId).ToList()),
+            spans => spans.Count == 2, "Payments to process the redelivered OrderCreated");
+        Assert.All(processed, span => Assert.Equal(("payments", trace.TraceId, created.SpanId), (span.Service, span.TraceId, span.ParentSpanId)));
     }
 
     /// <summary>
