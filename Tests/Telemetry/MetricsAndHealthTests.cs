@@ -2,7 +2,11 @@ using System.Diagnostics;
 using System.Net;
 using Confluent.Kafka;
 using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using ShopChoreography.ServiceDefaults.Messaging;
 using ShopChoreography.Tests.Distributed;
+using ShopChoreography.Tests.Messaging;
 using ShopChoreography.Tests.Probing;
 using ShopChoreography.Tests.Saga;
 
@@ -132,6 +136,46 @@ public sealed class MetricsAndHealthTests(TelemetryAppFixture fixture) : IDispos
         // Published after waiting in the outbox, an order is still one trace.
         (await OrderTrace.WaitForAsync(Receiver, placed[^1], publishedEvents: 4)).AssertOneRootAndEveryParentPresent();
     }
+
+    /// <summary>
+    /// A service of the messaging core whose handler stalls (an outage it waits out) falls behind on its partition:
+    /// its health says by how much, and is Healthy again once it has caught up.
+    /// </summary>
+    [Fact]
+    public async Task Health_turns_degraded_naming_the_consumer_lag_while_a_handler_stalls_and_healthy_again_after()
+    {
+        var topic = fixture.CreateTopic("lag", partitions: 1);
+        var database = await ProbeService.CreateDatabaseAsync(fixture);
+        await using var probe = await ProbeService.CreateAsync<StallUntilOpened>(fixture, database, Shop.Unique("lag"), topic,
+            options => options.Health.MaxConsumerLag = 5);
+        await probe.StartAsync();
+        var health = probe.Services.GetRequiredService<HealthCheckService>();
+
+        // The first is applied and committed (lag is measured from the committed offset); the 21 after it wait.
+        await probe.PublishAsync(commit: true, [.. Enumerable.Range(0, 22).Select(sequence => new ProbeEvent("key", sequence))]);
+
+        var behind = await Poller.UntilAsync(() => BacklogHealthAsync(health),
+            entry => entry.Status == HealthStatus.Degraded && entry.Description?.StartsWith("consumer lag 21 ", StringComparison.Ordinal) == true,
+            "Degraded, 21 records behind");
+        Assert.Equal("consumer lag 21 is over Messaging:Health:MaxConsumerLag (5)", behind.Description);
+
+        StallUntilOpened.Open();
+        await Poller.UntilAsync(() => BacklogHealthAsync(health), entry => entry.Status == HealthStatus.Healthy, "Healthy once caught up");
+    }
+
+    /// <summary>Applies the first probe, then waits out an outage (as a handler whose database times out does) until the test opens it.</summary>
+    public sealed class StallUntilOpened : IEventHandler<ProbeEvent>
+    {
+        private static volatile bool _open;
+
+        public static void Open() => _open = true;
+
+        public Task HandleAsync(ProbeEvent probe, EventContext context, CancellationToken cancellationToken) =>
+            _open || probe.Sequence == 0 ? Task.CompletedTask : throw new TimeoutException("stalled until the test opens it");
+    }
+
+    private static async Task<HealthReportEntry> BacklogHealthAsync(HealthCheckService health) =>
+        (await health.CheckHealthAsync(registration => registration.Name == "messaging-backlog")).Entries["messaging-backlog"];
 
     private static async Task<(HttpStatusCode Status, string Body)> HealthAsync(HttpClient service)
     {
