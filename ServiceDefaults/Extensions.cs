@@ -79,7 +79,8 @@ public static class Extensions
     }
 
     /// <summary>
-    /// <c>/health</c>: ready, every check passes (the database and Kafka included).
+    /// <c>/health</c>: ready, every check passes (the database and Kafka included); Degraded, and still ready, while
+    /// the service falls behind; the body names each check that is not healthy and why.
     /// <c>/alive</c>: the process answers. Both are mapped in every environment: container hosts probe them.
     /// Every error response, an unhandled exception's included, is an RFC 9457 problem details body.
     /// A service that uses messaging also gets the operator endpoints <c>/operations/dead-letters</c> (list) and
