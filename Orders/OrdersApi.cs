@@ -21,7 +21,8 @@ public static class OrdersApi
             .Handle<InventoryReservationFailed, CancelOrderOnInventoryReservationFailed>(Topics.InventoryEvents);
         builder.Services.Configure<SagaOptions>(builder.Configuration.GetSection(SagaOptions.Section));
         builder.Services.AddHostedService<StuckOrderMonitor>();
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(StuckOrderMonitor.MeterName));
+        builder.Services.AddSingleton<SagaMetrics>();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(SagaMetrics.MeterName));
         return builder;
     }
 

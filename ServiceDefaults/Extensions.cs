@@ -9,6 +9,7 @@ using OpenTelemetry.Trace;
 using ShopChoreography.ServiceDefaults.Http;
 using ShopChoreography.ServiceDefaults.Kafka;
 using ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
+using ShopChoreography.ServiceDefaults.Telemetry;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -53,6 +54,7 @@ public static class Extensions
                 .AddRuntimeInstrumentation()
                 .AddMeter(KafkaClientMetrics.MeterName))
             .WithTracing(tracing => tracing
+                .SetSampler(OperatorCausedTraces.Sampler)
                 .AddSource(builder.Environment.ApplicationName)
                 .AddAspNetCoreInstrumentation(aspNetCore =>
                     // Probes poll every few seconds; their spans would drown the traces that matter.
@@ -78,7 +80,8 @@ public static class Extensions
     }
 
     /// <summary>
-    /// <c>/health</c>: ready, every check passes (the database and Kafka included).
+    /// <c>/health</c>: ready, every check passes (the database and Kafka included); Degraded, and still ready, while
+    /// the service falls behind; the body names each check that is not healthy and why.
     /// <c>/alive</c>: the process answers. Both are mapped in every environment: container hosts probe them.
     /// Every error response, an unhandled exception's included, is an RFC 9457 problem details body.
     /// A service that uses messaging also gets the operator endpoints <c>/operations/dead-letters</c> (list) and
@@ -89,7 +92,7 @@ public static class Extensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        app.MapHealthChecks(HealthEndpointPath);
+        app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = HealthReportWriter.WriteAsync });
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = registration => registration.Tags.Contains(LiveTag),

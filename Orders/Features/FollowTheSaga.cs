@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using ShopChoreography.Contracts;
 using ShopChoreography.Orders.Data;
 using ShopChoreography.ServiceDefaults.Messaging;
+using ShopChoreography.ServiceDefaults.Messaging.Consumers;
 using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 
 namespace ShopChoreography.Orders.Features;
@@ -18,7 +19,8 @@ public sealed class MarkOrderPaidOnPaymentSucceeded(OrdersDbContext db) : IEvent
     }
 }
 
-public sealed class CompleteOrderOnInventoryReserved(OrdersDbContext db, IEventPublisher events) : IEventHandler<InventoryReserved>
+public sealed class CompleteOrderOnInventoryReserved(OrdersDbContext db, IEventPublisher events, SagaMetrics saga, IAfterCommit afterCommit)
+    : IEventHandler<InventoryReserved>
 {
     public async Task HandleAsync(InventoryReserved reservation, EventContext context, CancellationToken cancellationToken)
     {
@@ -27,20 +29,23 @@ public sealed class CompleteOrderOnInventoryReserved(OrdersDbContext db, IEventP
         if (order.Complete())
         {
             db.Record(order.Id, events.Publish(new OrderCompleted(order.Id, order.CustomerId, order.Total)));
+            saga.Settled(order, afterCommit);
         }
     }
 }
 
-public sealed class CancelOrderOnPaymentFailed(OrdersDbContext db, IEventPublisher events) : IEventHandler<PaymentFailed>
+public sealed class CancelOrderOnPaymentFailed(OrdersDbContext db, IEventPublisher events, SagaMetrics saga, IAfterCommit afterCommit)
+    : IEventHandler<PaymentFailed>
 {
     public async Task HandleAsync(PaymentFailed payment, EventContext context, CancellationToken cancellationToken) =>
-        await db.CancelAsync(payment.OrderId, payment.Reason, context, events, cancellationToken);
+        await db.CancelAsync(payment.OrderId, payment.Reason, context, events, saga, afterCommit, cancellationToken);
 }
 
-public sealed class CancelOrderOnInventoryReservationFailed(OrdersDbContext db, IEventPublisher events) : IEventHandler<InventoryReservationFailed>
+public sealed class CancelOrderOnInventoryReservationFailed(OrdersDbContext db, IEventPublisher events, SagaMetrics saga, IAfterCommit afterCommit)
+    : IEventHandler<InventoryReservationFailed>
 {
     public async Task HandleAsync(InventoryReservationFailed reservation, EventContext context, CancellationToken cancellationToken) =>
-        await db.CancelAsync(reservation.OrderId, reservation.Reason, context, events, cancellationToken);
+        await db.CancelAsync(reservation.OrderId, reservation.Reason, context, events, saga, afterCommit, cancellationToken);
 }
 
 /// <summary>The refund changes nothing in Orders, but it belongs to the order's story.</summary>
@@ -60,13 +65,14 @@ internal static class SagaSteps
         ?? throw new EventRejectedException($"order {orderId} does not exist");
 
     public static async Task CancelAsync(this OrdersDbContext db, Guid orderId, string reason, EventContext context,
-        IEventPublisher events, CancellationToken cancellationToken)
+        IEventPublisher events, SagaMetrics saga, IAfterCommit afterCommit, CancellationToken cancellationToken)
     {
         var order = await db.FindOrderAsync(orderId, cancellationToken);
         db.Record(order.Id, context);
         if (order.Cancel(reason))
         {
             db.Record(order.Id, events.Publish(new OrderCancelled(order.Id, order.CustomerId, reason)));
+            saga.Settled(order, afterCommit);
         }
     }
 }

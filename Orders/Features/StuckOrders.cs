@@ -129,13 +129,11 @@ internal sealed class StuckOrderMonitor(
     IServiceProvider services, IOptions<SagaOptions> options, TimeProvider clock, IMeterFactory meters, ILogger<StuckOrderMonitor> logger)
     : BackgroundService
 {
-    public const string MeterName = "ShopChoreography.Orders";
-
     private volatile IReadOnlyList<StuckOrder> _stuck = [];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        meters.Create(MeterName).CreateObservableGauge("orders.saga.stuck",
+        meters.Create(SagaMetrics.MeterName).CreateObservableGauge("orders.saga.stuck",
             () => _stuck.GroupBy(o => o.WaitingFor).Select(step =>
                 new Measurement<int>(step.Count(), new KeyValuePair<string, object?>("step", step.Key))),
             "{order}", "Orders waiting longer than the step deadline, by the step they wait for.");

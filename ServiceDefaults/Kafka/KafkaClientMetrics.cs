@@ -31,6 +31,9 @@ public sealed class KafkaClientMetrics
             "{message}", "Messages between the consumer's position and the end of each assigned partition.");
     }
 
+    /// <summary>The consumer lag of every assigned partition added up, as of the latest statistics reports.</summary>
+    public long ConsumerLag => _latest.Values.Sum(client => client.Lag.Sum(partition => partition.Lag));
+
     /// <summary>Records one statistics report (librdkafka's JSON).</summary>
     public void Record(string statisticsJson)
     {

@@ -8,6 +8,7 @@ using ShopChoreography.ServiceDefaults.Messaging;
 using ShopChoreography.ServiceDefaults.Messaging.Consumers;
 using ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
 using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+using ShopChoreography.ServiceDefaults.Telemetry;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -80,6 +81,7 @@ public static class MessagingBuilderExtensions
         services.AddMetrics();
         services.TryAddSingleton<MessagingTelemetry>();
         services.AddScoped<ConsumedEvent>();
+        services.AddScoped<IAfterCommit>(provider => provider.GetRequiredService<ConsumedEvent>());
         services.AddScoped<IEventPublisher, EventPublisher<TContext>>();
 
         builder.AddKafkaProducer<string?, byte[]?>(KafkaConnectionName, producer =>
@@ -116,6 +118,7 @@ public static class MessagingBuilderExtensions
         builder.AddKafkaTopicCheck(KafkaConnectionName, _ =>
             [.. handlers.Topics, .. options.PublishTopic is { } topic ? [topic] : Array.Empty<string>(),
              .. handlers.Any ? [options.DeadLetterTopic] : Array.Empty<string>()]);
+        services.AddHealthChecks().AddCheck<MessagingBacklogHealthCheck<TContext>>(MessagingBacklogHealthCheck<TContext>.Name, HealthStatus.Degraded);
         services.AddSingleton<DeadLetterPublisher>();
         services.AddSingleton<EventProcessor<TContext>>();
         services.AddSingleton<DeadLetterReplay>();

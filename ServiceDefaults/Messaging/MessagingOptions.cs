@@ -19,6 +19,18 @@ public sealed class MessagingOptions
     public ConsumerOptions Consumer { get; } = new();
 
     public OperationsOptions Operations { get; } = new();
+
+    public MessagingHealthOptions Health { get; } = new();
+}
+
+/// <summary>When <c>/health</c> turns Degraded: the service works, but it is falling behind.</summary>
+public sealed class MessagingHealthOptions
+{
+    /// <summary>Outbox rows not yet published.</summary>
+    public int MaxOutboxBacklog { get; set; } = 5000;
+
+    /// <summary>Records between the consumer's position and the end of its partitions, all partitions together.</summary>
+    public long MaxConsumerLag { get; set; } = 5000;
 }
 
 public sealed class OutboxOptions

@@ -26,6 +26,8 @@ public sealed class MessagingTelemetry
             "Outbox rows the broker refused for good (for example too large), parked with their reason.");
         Consumed = meter.CreateCounter<long>("messaging.consumer.events", "{event}",
             "Events consumed, by outcome: applied, duplicate, skipped (no handler) or dead_lettered.");
+        DeadLettered = meter.CreateCounter<long>("messaging.consumer.dead_letters", "{event}",
+            "Records sent to the dead-letter topic, by the topic they came from and why (dlq.category).");
         Retried = meter.CreateCounter<long>("messaging.consumer.retries", "{retry}", "Retries of transient handler failures.");
         HandlerDuration = meter.CreateHistogram<double>("messaging.consumer.handler.duration", "s",
             "Time to apply one event: inbox record, handler and commit.");
@@ -36,6 +38,8 @@ public sealed class MessagingTelemetry
     public Counter<long> OutboxParked { get; }
 
     public Counter<long> Consumed { get; }
+
+    public Counter<long> DeadLettered { get; }
 
     public Counter<long> Retried { get; }
 

@@ -11,7 +11,7 @@ namespace ShopChoreography.Tests.Distributed;
 /// Starts the whole system once per test collection, in local infrastructure mode (machine PostgreSQL with a
 /// fresh data folder, in-process Kafka mock cluster), and waits until every service is healthy.
 /// </summary>
-public sealed class DistributedAppFixture : IAsyncLifetime
+public class DistributedAppFixture : IAsyncLifetime
 {
     public static readonly string[] Services = ["orders", "payments", "inventory"];
     public static readonly string[] Databases = ["ordersdb", "paymentsdb", "inventorydb"];
@@ -28,6 +28,7 @@ public sealed class DistributedAppFixture : IAsyncLifetime
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
             ["Infrastructure:Mode=local", $"Infrastructure:Postgres:DataDirectory={_postgresData}"], cts.Token);
         appHost.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        await ConfigureAsync(appHost);
 
         _app = await appHost.BuildAsync(cts.Token);
         try
@@ -44,6 +45,9 @@ public sealed class DistributedAppFixture : IAsyncLifetime
                 $"The system did not become healthy within {StartTimeout}. Resources:{Environment.NewLine}{await DescribeResourcesAsync()}");
         }
     }
+
+    /// <summary>A fixture's own settings for the app it starts, applied before it is built.</summary>
+    protected virtual Task ConfigureAsync(IDistributedApplicationTestingBuilder appHost) => Task.CompletedTask;
 
     /// <summary>Each resource's state, health and last log lines: what a failed start needs to be diagnosed.</summary>
     private async Task<string> DescribeResourcesAsync()
@@ -105,7 +109,7 @@ public sealed class DistributedAppFixture : IAsyncLifetime
         return $"{server};Database={database}";
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_app is not null)
         {

@@ -89,7 +89,7 @@ public sealed class DeadLetterOperationsTests(DistributedAppFixture fixture) : I
         ?? throw new InvalidOperationException();
 
     /// <summary>A payment for an order Orders never placed, with no lines (which Inventory refuses too).</summary>
-    private static CloudEvent PaymentSucceededFor(Guid orderId)
+    internal static CloudEvent PaymentSucceededFor(Guid orderId, decimal amount = 12.50m)
     {
         var cloudEvent = new CloudEvent(CloudEventsSpecVersion.V1_0, KafkaCloudEventBinding.ExtensionAttributes)
         {
@@ -99,7 +99,7 @@ public sealed class DeadLetterOperationsTests(DistributedAppFixture fixture) : I
             Time = DateTimeOffset.UtcNow,
             Subject = orderId.ToString(),
             DataContentType = "application/json",
-            Data = JsonSerializer.SerializeToUtf8Bytes(new PaymentSucceeded(orderId, Shop.Unique("c"), 12.50m, [new ReservedLine("sku-1", 1)]), MessagingJson.Options),
+            Data = JsonSerializer.SerializeToUtf8Bytes(new PaymentSucceeded(orderId, Shop.Unique("c"), amount, [new ReservedLine("sku-1", 1)]), MessagingJson.Options),
         };
         cloudEvent.SetPartitionKey(orderId.ToString());
         return cloudEvent;

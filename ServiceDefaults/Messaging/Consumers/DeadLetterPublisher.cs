@@ -54,7 +54,8 @@ public enum DeadLetterCategory
 /// the consumer moves past the record only once its dead letter is safely stored.
 /// </summary>
 internal sealed class DeadLetterPublisher(
-    IProducer<string?, byte[]?> producer, IOptions<MessagingOptions> options, TimeProvider clock, ILogger<DeadLetterPublisher> logger)
+    IProducer<string?, byte[]?> producer, IOptions<MessagingOptions> options, MessagingTelemetry telemetry, TimeProvider clock,
+    ILogger<DeadLetterPublisher> logger)
 {
     private readonly ResiliencePipeline _untilStored = KafkaRetry.UntilAcknowledged(logger, "Storing a dead letter");
 
@@ -80,6 +81,9 @@ internal sealed class DeadLetterPublisher(
         var deadLetter = new Message<string?, byte[]?> { Key = record.Message.Key, Value = record.Message.Value, Headers = headers };
         await _untilStored.ExecuteAsync(async token =>
             await producer.ProduceAsync(options.Value.DeadLetterTopic, deadLetter, token), cancellationToken);
+        telemetry.DeadLettered.Add(1,
+            new KeyValuePair<string, object?>("messaging.destination.name", record.Topic),
+            new KeyValuePair<string, object?>("dlq.category", DeadLetterHeaders.CategoryValue(category)));
         logger.LogWarning(exception, "Dead-lettered {Topic}[{Partition}]@{Offset} to {DeadLetterTopic} ({Category}): {Reason}",
             record.Topic, record.Partition.Value, record.Offset.Value, options.Value.DeadLetterTopic, DeadLetterHeaders.CategoryValue(category), reason);
     }

@@ -11,6 +11,7 @@ using Polly.Retry;
 using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
 using ShopChoreography.ServiceDefaults.Messaging.Inbox;
 using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+using ShopChoreography.ServiceDefaults.Telemetry;
 
 namespace ShopChoreography.ServiceDefaults.Messaging.Consumers;
 
@@ -70,6 +71,7 @@ internal sealed class EventProcessor<TContext>(
         }
 
         using var span = StartProcessSpan(record, cloudEvent);
+        using var logScope = logger.BeginScope(new EventLogScope(cloudEvent, span));
         if (!handlers.TryGet(cloudEvent.Type!, out var handler))
         {
             return Count(ConsumeOutcome.Skipped, cloudEvent);
@@ -135,7 +137,8 @@ internal sealed class EventProcessor<TContext>(
         CancellationToken cancellationToken)
     {
         await using var scope = services.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<ConsumedEvent>().Context = context;
+        var consumed = scope.ServiceProvider.GetRequiredService<ConsumedEvent>();
+        consumed.Context = context;
         var db = scope.ServiceProvider.GetRequiredService<TContext>();
         await using var transaction = await db.Database.BeginUnitOfWorkAsync(cancellationToken);
         if (!await InboxStore.TryRecordAsync(db, Consumer, context, cancellationToken))
@@ -153,6 +156,7 @@ internal sealed class EventProcessor<TContext>(
         await handler.Invoke(scope.ServiceProvider, data, context, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        consumed.Committed();
         return ConsumeOutcome.Applied;
     }
 
