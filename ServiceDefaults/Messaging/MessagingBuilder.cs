@@ -88,7 +88,9 @@ public static class MessagingBuilderExtensions
         {
             producer.Config.EnableIdempotence = true;
             producer.Config.Acks = Acks.All;
-            producer.Config.LingerMs ??= 5;
+            // The outbox batches already: one read hands every pending row to the producer at once. Lingering would only
+            // add up to linger.ms to each saga hop (measured: one order at a time, p50 57 ms with 5, 39 ms with 0).
+            producer.Config.LingerMs ??= 0;
         }, (provider, producer) =>
         {
             // Resolved now: the producer reports errors while it is disposed too, after the container is gone.
