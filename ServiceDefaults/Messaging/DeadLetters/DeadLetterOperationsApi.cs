@@ -24,20 +24,11 @@ internal static partial class DeadLetterOperationsApi
 
     private static readonly string[] Categories = [.. Enum.GetValues<DeadLetterCategory>().Select(DeadLetterHeaders.CategoryValue)];
 
-    /// <summary>Maps the endpoints where the service uses messaging and has not turned them off.</summary>
-    public static IEndpointRouteBuilder MapMessagingOperations(this IEndpointRouteBuilder app)
+    public static void MapDeadLetterOperations(this IEndpointRouteBuilder app)
     {
-        var services = app.ServiceProvider;
-        if (!services.GetRequiredService<IServiceProviderIsService>().IsService(typeof(DeadLetterReplay)) ||
-            !services.GetRequiredService<IOptions<MessagingOptions>>().Value.Operations.MapEndpoints)
-        {
-            return app;
-        }
-
         var deadLetters = app.MapGroup(DeadLettersPath);
         deadLetters.MapGet("", ListAsync);
         deadLetters.MapPost("/replay", ReplayAsync);
-        return app;
     }
 
     internal static async Task<Results<Ok<DeadLetterListing>, ValidationProblem, ProblemHttpResult>> ListAsync(
