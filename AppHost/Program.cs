@@ -1,5 +1,6 @@
 using ShopChoreography.AppHost.Infrastructure;
 using ShopChoreography.AppHost.Infrastructure.Kafka;
+using ShopChoreography.AppHost.Operations;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
@@ -18,16 +19,20 @@ builder.AddProject<Projects.Orders>("orders")
     .WithPublicHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithReference(ordersDb).WaitFor(ordersDb)
-    .WithKafka(kafka);
+    .WithKafka(kafka)
+    .WithMessagingCommands()
+    .WithStuckOrderCommands();
 
 builder.AddProject<Projects.Payments>("payments")
     .WithHttpHealthCheck("/health")
     .WithReference(paymentsDb).WaitFor(paymentsDb)
-    .WithKafka(kafka);
+    .WithKafka(kafka)
+    .WithMessagingCommands();
 
 builder.AddProject<Projects.Inventory>("inventory")
     .WithHttpHealthCheck("/health")
     .WithReference(inventoryDb).WaitFor(inventoryDb)
-    .WithKafka(kafka);
+    .WithKafka(kafka)
+    .WithMessagingCommands();
 
 builder.Build().Run();
