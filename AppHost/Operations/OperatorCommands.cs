@@ -66,7 +66,8 @@ public static class OperatorCommands
             Description = "Sends OrderCreated again for every order whose saga has not moved within its step deadline.",
             ConfirmationMessage = "Heal every stuck order now? Each one's OrderCreated is sent again; the inboxes keep every step at most once.",
             IconName = "HeartPulse",
-            GetCommandResult = context => ResultAsync(context, body => CommandResults.Success($"Healed {body["healed"]!.GetValue<int>()} stuck orders.")),
+            GetCommandResult = context => ResultAsync(context, body =>
+                CommandResults.Success(body["healed"]!.GetValue<int>() is var healed && healed == 1 ? "Healed 1 stuck order." : $"Healed {healed} stuck orders.")),
         });
 
     private static string ConsumptionMessage(string service, string change, JsonNode body)
