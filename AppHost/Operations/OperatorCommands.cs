@@ -19,7 +19,8 @@ public static class OperatorCommands
     /// <summary>Replay dead letters, pause and resume consumption: every service that consumes events.</summary>
     public static IResourceBuilder<ProjectResource> WithMessagingCommands(this IResourceBuilder<ProjectResource> service)
     {
-        var deadLetterTopic = $"{service.Resource.Name}.dlq";
+        var name = service.Resource.Name;
+        var deadLetterTopic = $"{name}.dlq";
         return service
             .WithHttpCommand("/operations/dead-letters/replay", "Replay dead letters", EndpointName, "replay-dead-letters", new HttpCommandOptions
             {
@@ -36,7 +37,7 @@ public static class OperatorCommands
                     context.Request.RequestUri = new UriBuilder(context.Request.RequestUri!) { Query = string.Join('&', filter) }.Uri;
                     return Task.CompletedTask;
                 },
-                GetCommandResult = context => ResultAsync(context, body =>
+                GetCommandResult = context => ResultAsync(context, name, body =>
                 {
                     var (matched, replayed) = (body["matched"]!.GetValue<int>(), body["replayed"]!.GetValue<int>());
                     var message = $"Replayed {replayed} of {matched} dead letters of {deadLetterTopic}.";
@@ -47,28 +48,31 @@ public static class OperatorCommands
             .WithHttpCommand("/operations/consumption/pause", "Pause consumption", EndpointName, "pause-consumption", new HttpCommandOptions
             {
                 Description = "Stops fetching events on every partition of the service's consumer group until resumed; the saga waits for it.",
-                ConfirmationMessage = $"Pause consumption of {service.Resource.Name}? Its saga steps wait until it is resumed.",
+                ConfirmationMessage = $"Pause consumption of {name}? Its saga steps wait until it is resumed.",
                 IconName = "Pause",
-                GetCommandResult = context => ResultAsync(context, body => CommandResults.Success(ConsumptionMessage(service.Resource.Name, "paused", body))),
+                GetCommandResult = context => ResultAsync(context, name, body => CommandResults.Success(ConsumptionMessage(name, "paused", body))),
             })
             .WithHttpCommand("/operations/consumption/resume", "Resume consumption", EndpointName, "resume-consumption", new HttpCommandOptions
             {
                 Description = "Fetches events again on every partition the operator paused (back-pressure still holds partitions that are behind).",
                 IconName = "Play",
-                GetCommandResult = context => ResultAsync(context, body => CommandResults.Success(ConsumptionMessage(service.Resource.Name, "resumed", body))),
+                GetCommandResult = context => ResultAsync(context, name, body => CommandResults.Success(ConsumptionMessage(name, "resumed", body))),
             });
     }
 
     /// <summary>Heal stuck orders: Orders only.</summary>
-    public static IResourceBuilder<ProjectResource> WithStuckOrderCommands(this IResourceBuilder<ProjectResource> orders) =>
-        orders.WithHttpCommand("/operations/stuck-orders/heal", "Heal stuck orders", EndpointName, "heal-stuck-orders", new HttpCommandOptions
+    public static IResourceBuilder<ProjectResource> WithStuckOrderCommands(this IResourceBuilder<ProjectResource> orders)
+    {
+        var name = orders.Resource.Name;
+        return orders.WithHttpCommand("/operations/stuck-orders/heal", "Heal stuck orders", EndpointName, "heal-stuck-orders", new HttpCommandOptions
         {
             Description = "Sends OrderCreated again for every order whose saga has not moved within its step deadline.",
             ConfirmationMessage = "Heal every stuck order now? Each one's OrderCreated is sent again; the inboxes keep every step at most once.",
             IconName = "HeartPulse",
-            GetCommandResult = context => ResultAsync(context, body =>
+            GetCommandResult = context => ResultAsync(context, name, body =>
                 CommandResults.Success(body["healed"]!.GetValue<int>() is var healed && healed == 1 ? "Healed 1 stuck order." : $"Healed {healed} stuck orders.")),
         });
+    }
 
     private static string ConsumptionMessage(string service, string change, JsonNode body)
     {
@@ -79,7 +83,8 @@ public static class OperatorCommands
     }
 
     /// <summary>A success answer becomes the command's message; any other, a failure with the service's reason.</summary>
-    private static async Task<ExecuteCommandResult> ResultAsync(HttpCommandResultContext context, Func<JsonNode, ExecuteCommandResult> success)
+    private static async Task<ExecuteCommandResult> ResultAsync(HttpCommandResultContext context, string service,
+        Func<JsonNode, ExecuteCommandResult> success)
     {
         var response = context.Response;
         var text = await response.Content.ReadAsStringAsync(context.CancellationToken);
@@ -91,10 +96,10 @@ public static class OperatorCommands
         var request = $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.PathAndQuery}";
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
-            return CommandResults.Failure($"{context.ResourceName} answered 404 to {request}: its operator endpoints are off (Messaging:Operations:MapEndpoints).");
+            return CommandResults.Failure($"{service} answered 404 to {request}: its operator endpoints are off (Messaging:Operations:MapEndpoints).");
         }
 
-        return CommandResults.Failure($"{context.ResourceName} answered {(int)response.StatusCode} to {request}: {ProblemText(text)}");
+        return CommandResults.Failure($"{service} answered {(int)response.StatusCode} to {request}: {ProblemText(text)}");
     }
 
     /// <summary>A problem details body's title, detail and field errors, or the body as it is.</summary>
