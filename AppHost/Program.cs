@@ -1,5 +1,6 @@
 using ShopChoreography.AppHost.Infrastructure;
 using ShopChoreography.AppHost.Infrastructure.Kafka;
+using ShopChoreography.AppHost.Operations;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
@@ -19,18 +20,22 @@ builder.AddProject<Projects.Orders>("orders")
     .WithHttpHealthCheck("/health")
     .WithApiReference()
     .WithReference(ordersDb).WaitFor(ordersDb)
-    .WithKafka(kafka);
+    .WithKafka(kafka)
+    .WithMessagingCommands()
+    .WithStuckOrderCommands();
 
 builder.AddProject<Projects.Payments>("payments")
     .WithHttpHealthCheck("/health")
     .WithApiReference()
     .WithReference(paymentsDb).WaitFor(paymentsDb)
-    .WithKafka(kafka);
+    .WithKafka(kafka)
+    .WithMessagingCommands();
 
 builder.AddProject<Projects.Inventory>("inventory")
     .WithHttpHealthCheck("/health")
     .WithApiReference()
     .WithReference(inventoryDb).WaitFor(inventoryDb)
-    .WithKafka(kafka);
+    .WithKafka(kafka)
+    .WithMessagingCommands();
 
 builder.Build().Run();

@@ -8,7 +8,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using ShopChoreography.ServiceDefaults.Http;
 using ShopChoreography.ServiceDefaults.Kafka;
-using ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
+using ShopChoreography.ServiceDefaults.Messaging;
 using ShopChoreography.ServiceDefaults.Telemetry;
 
 namespace Microsoft.Extensions.Hosting;
@@ -85,7 +85,8 @@ public static class Extensions
     /// <c>/alive</c>: the process answers. Both are mapped in every environment: container hosts probe them.
     /// Every error response, an unhandled exception's included, is an RFC 9457 problem details body.
     /// A service that uses messaging also gets the operator endpoints <c>/operations/dead-letters</c> (list) and
-    /// <c>/operations/dead-letters/replay</c>, unless <c>Messaging:Operations:MapEndpoints</c> is false.
+    /// <c>/operations/dead-letters/replay</c>, and <c>/operations/consumption</c> (state, pause, resume), unless
+    /// <c>Messaging:Operations:MapEndpoints</c> is false.
     /// Every service serves its OpenAPI document and a reference UI over it (<see cref="ApiDocuments"/>).
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)

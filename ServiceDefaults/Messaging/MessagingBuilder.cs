@@ -126,6 +126,8 @@ public static class MessagingBuilderExtensions
         services.AddSingleton<DeadLetterReplay>();
         AddHostedSingleton<OutboxDispatcher<TContext>>(services);
         AddHostedSingleton<ConsumerHost<TContext>>(services);
+        services.AddSingleton<IConsumerControl>(provider => provider.GetRequiredService<ConsumerHost<TContext>>());
+        services.AddHealthChecks().AddCheck<ConsumptionHealth>(ConsumptionHealth.Name);
         AddHostedSingleton<MessagingRetention<TContext>>(services);
 
         services.AddOpenTelemetry()

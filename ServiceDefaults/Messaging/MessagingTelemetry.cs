@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using ShopChoreography.ServiceDefaults.Messaging.Consumers;
 
 namespace ShopChoreography.ServiceDefaults.Messaging;
 
@@ -12,6 +13,7 @@ public sealed class MessagingTelemetry
 
     private long _outboxPending;
     private double _outboxOldestAgeSeconds;
+    private ConsumptionState _consumption = new(false, 0, 0, 0);
 
     public MessagingTelemetry(IMeterFactory meterFactory)
     {
@@ -29,6 +31,10 @@ public sealed class MessagingTelemetry
         DeadLettered = meter.CreateCounter<long>("messaging.consumer.dead_letters", "{event}",
             "Records sent to the dead-letter topic, by the topic they came from and why (dlq.category).");
         Retried = meter.CreateCounter<long>("messaging.consumer.retries", "{retry}", "Retries of transient handler failures.");
+        meter.CreateObservableGauge("messaging.consumer.paused", () => Volatile.Read(ref _consumption).PausedByOperator ? 1 : 0,
+            "{pause}", "1 while an operator has paused this service's consumption, else 0.");
+        meter.CreateObservableGauge("messaging.consumer.paused_partitions", () => Volatile.Read(ref _consumption).PausedPartitions,
+            "{partition}", "Partitions this member owns that are paused now, by an operator or by back-pressure.");
         HandlerDuration = meter.CreateHistogram<double>("messaging.consumer.handler.duration", "s",
             "Time to apply one event: inbox record, handler and commit.");
     }
@@ -44,6 +50,8 @@ public sealed class MessagingTelemetry
     public Counter<long> Retried { get; }
 
     public Histogram<double> HandlerDuration { get; }
+
+    internal void ConsumptionObserved(ConsumptionState state) => Volatile.Write(ref _consumption, state);
 
     internal void OutboxBacklog(long pending, TimeSpan oldestAge)
     {

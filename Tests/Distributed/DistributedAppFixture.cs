@@ -97,6 +97,17 @@ public class DistributedAppFixture : IAsyncLifetime
         return topic;
     }
 
+    /// <summary>Produces one record, as any client of the cluster would, and returns where it was written.</summary>
+    public async Task<Confluent.Kafka.DeliveryResult<string?, byte[]?>> ProduceAsync(string topic, Confluent.Kafka.Message<string?, byte[]?> message)
+    {
+        using var producer = new Confluent.Kafka.ProducerBuilder<string?, byte[]?>(new Confluent.Kafka.ProducerConfig
+        {
+            BootstrapServers = await ConnectionStringAsync("kafka"),
+            EnableIdempotence = true,
+        }).Build();
+        return await producer.ProduceAsync(topic, message);
+    }
+
     /// <summary>A fresh database on the <c>postgres</c> resource; returns its connection string.</summary>
     public async Task<string> CreateDatabaseAsync(string prefix)
     {

@@ -15,10 +15,13 @@ public sealed class ApiDocumentTests(DistributedAppFixture fixture)
 {
     private static readonly string[] Probes = ["GET /health: 200 503", "GET /alive: 200 503"];
 
-    private static readonly string[] DeadLetterOperations =
+    private static readonly string[] MessagingOperations =
     [
         "GET /operations/dead-letters: 200 400 503",
         "POST /operations/dead-letters/replay: 200 400 503",
+        "GET /operations/consumption: 200 400",
+        "POST /operations/consumption/pause: 200 400 503",
+        "POST /operations/consumption/resume: 200 400 503",
     ];
 
     /// <summary>Every operation of each service, with the status codes it answers.</summary>
@@ -33,7 +36,7 @@ public sealed class ApiDocumentTests(DistributedAppFixture fixture)
                 "GET /operations/stuck-orders: 200",
                 "POST /operations/stuck-orders/heal: 200",
                 "POST /operations/orders/{id}/heal: 202 404",
-                .. DeadLetterOperations, .. Probes,
+                .. MessagingOperations, .. Probes,
             ]
         },
         {
@@ -42,7 +45,7 @@ public sealed class ApiDocumentTests(DistributedAppFixture fixture)
                 "PUT /accounts/{customerId}: 200 400 413 415",
                 "GET /accounts/{customerId}: 200 404",
                 "GET /payments/{orderId}: 200 404",
-                .. DeadLetterOperations, .. Probes,
+                .. MessagingOperations, .. Probes,
             ]
         },
         {
@@ -51,7 +54,7 @@ public sealed class ApiDocumentTests(DistributedAppFixture fixture)
                 "PUT /stock/{sku}: 200 400 413 415",
                 "GET /stock/{sku}: 200 404",
                 "GET /reservations/{orderId}: 200 404",
-                .. DeadLetterOperations, .. Probes,
+                .. MessagingOperations, .. Probes,
             ]
         },
     };

@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using CloudNative.CloudEvents;
 using CloudNative.CloudEvents.Extensions;
-using Confluent.Kafka;
 using ShopChoreography.Contracts;
 using ShopChoreography.ServiceDefaults.Messaging;
 using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
@@ -29,7 +28,7 @@ public sealed class DeadLetterOperationsTests(DistributedAppFixture fixture) : I
     {
         var orderId = Guid.NewGuid();
         var payment = PaymentSucceededFor(orderId);
-        var original = await ProduceAsync(Topics.PaymentsEvents, KafkaCloudEventBinding.ToKafkaMessage(payment));
+        var original = await fixture.ProduceAsync(Topics.PaymentsEvents, KafkaCloudEventBinding.ToKafkaMessage(payment));
         var byId = $"/operations/dead-letters?eventId={payment.Id}";
 
         var listing = await WaitForDeadLettersAsync(_orders, byId, count: 1);
@@ -83,7 +82,7 @@ public sealed class DeadLetterOperationsTests(DistributedAppFixture fixture) : I
         }
     }
 
-    private static async Task<JsonNode> WaitForDeadLettersAsync(HttpClient service, string query, int count) =>
+    internal static async Task<JsonNode> WaitForDeadLettersAsync(HttpClient service, string query, int count) =>
         await Poller.UntilAsync(async () => await service.GetFromJsonAsync<JsonNode>(query),
             listing => listing?["matched"]?.GetValue<int>() == count, $"{service.BaseAddress}{query} to list {count} dead letter(s)")
         ?? throw new InvalidOperationException();
@@ -103,15 +102,5 @@ public sealed class DeadLetterOperationsTests(DistributedAppFixture fixture) : I
         };
         cloudEvent.SetPartitionKey(orderId.ToString());
         return cloudEvent;
-    }
-
-    private async Task<DeliveryResult<string?, byte[]?>> ProduceAsync(string topic, Message<string?, byte[]?> message)
-    {
-        using var producer = new ProducerBuilder<string?, byte[]?>(new ProducerConfig
-        {
-            BootstrapServers = await fixture.ConnectionStringAsync("kafka"),
-            EnableIdempotence = true,
-        }).Build();
-        return await producer.ProduceAsync(topic, message);
     }
 }

@@ -11,6 +11,9 @@ public static class KafkaBuilderExtensions
 {
     private const int MockBrokerCount = 3;
     private const int MockReplicationFactor = 3;
+    private const string ErrorSecondsArgument = "seconds";
+    private const int DefaultErrorSeconds = 10;
+    private const int MaxErrorSeconds = 600;
 
     /// <summary>
     /// Consumer settings for the mock broker only. It answers a fetch only when fetch.wait.max.ms expires (500 ms
@@ -152,6 +155,37 @@ public static class KafkaBuilderExtensions
                 UpdateState = context => CommandState(context, resource, () => resource.Cluster?.BrokersUp < MockBrokerCount),
             });
 
+        foreach (var window in new[] { new RequestErrorWindow(KafkaRequest.Produce), new RequestErrorWindow(KafkaRequest.Fetch) })
+        {
+            var requests = RequestsName(window);
+            kafka.WithCommand($"inject-{requests}-errors", $"Inject {requests} errors",
+                context => InjectRequestErrors(context, resource, window),
+                new CommandOptions
+                {
+                    Description = $"Fault drill: every {requests} request to any mock broker fails with {RequestErrorWindow.Error} (retriable) for the given seconds.",
+                    ConfirmationMessage = $"Fail every {requests} request to the mock brokers for the given seconds?",
+                    IconName = "ErrorCircle",
+                    Arguments = [new InteractionInput
+                    {
+                        Name = ErrorSecondsArgument,
+                        Label = "Seconds",
+                        InputType = InputType.Number,
+                        Required = true,
+                        Value = $"{DefaultErrorSeconds}",
+                    }],
+                    ValidateArguments = context =>
+                    {
+                        if (!TryReadErrorSeconds(context.Inputs, out _, out var error))
+                        {
+                            context.AddValidationError(ErrorSecondsArgument, error);
+                        }
+
+                        return Task.CompletedTask;
+                    },
+                    UpdateState = context => CommandState(context, resource, () => true),
+                });
+        }
+
         return kafka;
     }
 
@@ -242,15 +276,64 @@ public static class KafkaBuilderExtensions
         }
 
         change(cluster);
-        var notifications = context.Services.GetRequiredService<ResourceNotificationService>();
-        await notifications.PublishUpdateAsync(resource, s => s with
-        {
-            Properties = [.. s.Properties.Where(p => p.Name != "kafka.brokers.up"),
-                new("kafka.brokers.up", $"{cluster.BrokersUp}/{cluster.BrokerCount}")],
-        });
+        await ShowPropertyAsync(context.Services, resource, "kafka.brokers.up", $"{cluster.BrokersUp}/{cluster.BrokerCount}");
         context.Logger.LogWarning("{Outcome} {BrokersUp} of {BrokerCount} mock brokers are up.", outcome, cluster.BrokersUp, cluster.BrokerCount);
-        return CommandResults.Success();
+        return CommandResults.Success($"{outcome} {cluster.BrokersUp} of {cluster.BrokerCount} mock brokers are up.");
     }
+
+    private static async Task<ExecuteCommandResult> InjectRequestErrors(
+        ExecuteCommandContext context, KafkaMockResource resource, RequestErrorWindow window)
+    {
+        if (resource.Cluster is not { } cluster)
+        {
+            return CommandResults.Failure("The mock cluster is not running.");
+        }
+
+        if (!TryReadErrorSeconds(context.Arguments, out var seconds, out var error))
+        {
+            return CommandResults.Failure(error);
+        }
+
+        var requests = RequestsName(window);
+        var property = $"kafka.errors.{requests}";
+        var logger = context.Logger;
+        var services = context.Services;
+        var until = window.Open(cluster, TimeSpan.FromSeconds(seconds), TimeProvider.System, async () =>
+        {
+            await ShowPropertyAsync(services, resource, property, value: null);
+            logger.LogWarning("{Requests} requests are answered normally again.", window.Request);
+        }, services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+
+        var outcome = $"Every {requests} request fails with {RequestErrorWindow.Error} for {seconds} s, until {until:HH:mm:ss} UTC.";
+        await ShowPropertyAsync(services, resource, property, $"{RequestErrorWindow.Error} until {until:HH:mm:ss} UTC");
+        logger.LogWarning("{Outcome}", outcome);
+        return CommandResults.Success(outcome);
+    }
+
+    private static bool TryReadErrorSeconds(InteractionInputCollection arguments, out int seconds, out string error)
+    {
+        var text = arguments.TryGetByName(ErrorSecondsArgument, out var input) ? input.Value : null;
+        seconds = DefaultErrorSeconds;
+        error = "";
+        if (string.IsNullOrWhiteSpace(text) ||
+            (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out seconds) &&
+             seconds is >= 1 and <= MaxErrorSeconds))
+        {
+            return true;
+        }
+
+        error = $"'{text}' is not a whole number of seconds from 1 to {MaxErrorSeconds}.";
+        return false;
+    }
+
+    private static string RequestsName(RequestErrorWindow window) => window.Request.ToString().ToLowerInvariant();
+
+    /// <summary>Sets (or, with a null value, removes) one of the resource's properties shown in the dashboard.</summary>
+    private static Task ShowPropertyAsync(IServiceProvider services, KafkaMockResource resource, string name, string? value) =>
+        services.GetRequiredService<ResourceNotificationService>().PublishUpdateAsync(resource, s => s with
+        {
+            Properties = [.. s.Properties.Where(p => p.Name != name), .. value is null ? Array.Empty<ResourcePropertySnapshot>() : [new(name, value)]],
+        });
 
     private static ResourceCommandState CommandState(UpdateCommandStateContext context, KafkaMockResource resource, Func<bool> applies) =>
         context.ResourceSnapshot.State?.Text == KnownResourceStates.Running && applies()

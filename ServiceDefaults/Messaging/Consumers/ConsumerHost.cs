@@ -13,24 +13,26 @@ namespace ShopChoreography.ServiceDefaults.Messaging.Consumers;
 /// in order. An offset is stored only after its record's transaction committed (or its dead letter was stored), in
 /// offset order per partition; librdkafka commits stored offsets in the background and on rebalance.
 /// A partition whose worker falls behind by <see cref="ConsumerOptions.MaxInFlightPerPartition"/> records is paused
-/// until it has caught up by half.
+/// until it has caught up by half; an operator can pause every partition (<see cref="IConsumerControl"/>).
 /// </summary>
 internal sealed class ConsumerHost<TContext>(
     IServiceProvider services,
     EventHandlers handlers,
     EventProcessor<TContext> processor,
     IOptions<MessagingOptions> options,
-    ILogger<ConsumerHost<TContext>> logger) : BackgroundService
+    MessagingTelemetry telemetry,
+    ILogger<ConsumerHost<TContext>> logger) : BackgroundService, IConsumerControl
     where TContext : DbContext
 {
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
 
     private readonly Dictionary<TopicPartition, PartitionWorker> _workers = [];
-    private readonly HashSet<TopicPartition> _paused = [];
-    private readonly int _maxInFlight = options.Value.Consumer.MaxInFlightPerPartition;
+    private readonly PartitionPauses _pauses = new(options.Value.Consumer.MaxInFlightPerPartition);
+    private readonly HashSet<TopicPartition> _rewound = [];
     private IConsumer<string?, byte[]?>? _consumer;
     private volatile TopicPartition[] _assignment = [];
-    private int _pausedCount;
+    private volatile ConsumptionState _state = new(false, 0, 0, 0);
+    private TaskCompletionSource _nextPausesApplied = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationToken _stopping;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -55,7 +57,7 @@ internal sealed class ConsumerHost<TContext>(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                ApplyBackPressure(consumer);
+                ApplyPauses(consumer);
                 ConsumeResult<string?, byte[]?>? record;
                 try
                 {
@@ -69,7 +71,14 @@ internal sealed class ConsumerHost<TContext>(
 
                 if (record is { IsPartitionEOF: false } && _workers.TryGetValue(record.TopicPartition, out var worker))
                 {
-                    worker.Enqueue(record);
+                    if (_pauses.HeldByOperator(record.TopicPartition))
+                    {
+                        RewindOnce(consumer, record);
+                    }
+                    else
+                    {
+                        worker.Enqueue(record);
+                    }
                 }
             }
         }
@@ -84,8 +93,21 @@ internal sealed class ConsumerHost<TContext>(
     /// <summary>The partitions this member owns now.</summary>
     public IReadOnlyList<TopicPartition> Assignment => _assignment;
 
-    /// <summary>How many of them are paused by back-pressure now.</summary>
-    public int PausedPartitions => Volatile.Read(ref _pausedCount);
+    /// <summary>How many of them are paused now, by back-pressure or by an operator.</summary>
+    public int PausedPartitions => _state.PausedPartitions;
+
+    public ConsumptionState State => _state;
+
+    public async Task<ConsumptionState> SetPausedByOperatorAsync(bool paused, CancellationToken cancellationToken)
+    {
+        _pauses.ByOperator = paused;
+        // Read after the flag is set: the loop swaps this before reading the flag, so it completes only once an
+        // iteration has seen the new value.
+        await Volatile.Read(ref _nextPausesApplied).Task.WaitAsync(cancellationToken);
+        logger.LogWarning("Consumption {Change} by an operator: {Paused} of {Assigned} partitions paused",
+            paused ? "paused" : "resumed", _state.PausedPartitions, _state.AssignedPartitions);
+        return _state;
+    }
 
     /// <summary>Called by librdkafka inside Consume when the group gives this member partitions.</summary>
     internal void OnAssigned(IEnumerable<TopicPartition> partitions)
@@ -123,7 +145,8 @@ internal sealed class ConsumerHost<TContext>(
         foreach (var partition in partitions)
         {
             _workers.Remove(partition);
-            if (_paused.Remove(partition))
+            _rewound.Remove(partition);
+            if (_pauses.Forget(partition))
             {
                 // librdkafka keeps the pause flag across revoke and re-assign; the next worker starts unpaused.
                 _consumer?.Resume([partition]);
@@ -133,22 +156,37 @@ internal sealed class ConsumerHost<TContext>(
         _assignment = [.. _workers.Keys];
     }
 
-    private void ApplyBackPressure(IConsumer<string?, byte[]?> consumer)
+    private void ApplyPauses(IConsumer<string?, byte[]?> consumer)
     {
-        foreach (var (partition, worker) in _workers)
+        var applied = Interlocked.Exchange(ref _nextPausesApplied, new(TaskCreationOptions.RunContinuationsAsynchronously));
+        var (pause, resume) = _pauses.Update(_workers.Select(worker => (worker.Key, worker.Value.Pending)));
+        if (pause.Count > 0)
         {
-            var pending = worker.Pending;
-            if (pending >= _maxInFlight && _paused.Add(partition))
-            {
-                consumer.Pause([partition]);
-            }
-            else if (pending <= _maxInFlight / 2 && _paused.Remove(partition))
-            {
-                consumer.Resume([partition]);
-            }
+            consumer.Pause(pause);
         }
 
-        Volatile.Write(ref _pausedCount, _paused.Count);
+        if (resume.Count > 0)
+        {
+            consumer.Resume(resume);
+            _rewound.ExceptWith(resume);
+        }
+
+        _state = new ConsumptionState(_pauses.ByOperator, _workers.Count, _pauses.Paused, _pauses.Behind);
+        telemetry.ConsumptionObserved(_state);
+        applied.TrySetResult();
+    }
+
+    /// <summary>
+    /// A record fetched before the operator's pause took effect is not applied: the partition is sought back to it,
+    /// so it is fetched again once consumption resumes. Only the first such record per partition counts; later ones
+    /// come after it and are fetched again with it.
+    /// </summary>
+    private void RewindOnce(IConsumer<string?, byte[]?> consumer, ConsumeResult<string?, byte[]?> record)
+    {
+        if (_rewound.Add(record.TopicPartition))
+        {
+            consumer.Seek(record.TopicPartitionOffset);
+        }
     }
 
     private void CommitStoredOffsets(IConsumer<string?, byte[]?> consumer)

@@ -6,8 +6,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using ShopChoreography.ServiceDefaults.Http;
 using ShopChoreography.ServiceDefaults.Messaging.Consumers;
@@ -27,23 +25,14 @@ internal static partial class DeadLetterOperationsApi
 
     private static readonly string[] Categories = [.. Enum.GetValues<DeadLetterCategory>().Select(DeadLetterHeaders.CategoryValue)];
 
-    /// <summary>Maps the endpoints where the service uses messaging and has not turned them off.</summary>
-    public static IEndpointRouteBuilder MapMessagingOperations(this IEndpointRouteBuilder app)
+    public static void MapDeadLetterOperations(this IEndpointRouteBuilder app)
     {
-        var services = app.ServiceProvider;
-        if (!services.GetRequiredService<IServiceProviderIsService>().IsService(typeof(DeadLetterReplay)) ||
-            !services.GetRequiredService<IOptions<MessagingOptions>>().Value.Operations.MapEndpoints)
-        {
-            return app;
-        }
-
         var deadLetters = app.MapGroup(DeadLettersPath)
             .DescribesParameters(FilterParameters)
             .DescribesProblem(StatusCodes.Status503ServiceUnavailable, "Kafka could not be read within Messaging:Operations:DeadLetterReadTimeout.");
         deadLetters.MapGet("", ListAsync).WithSummary("The dead letters the filter selects.");
         deadLetters.MapPost("/replay", ReplayAsync)
             .WithSummary("Produces the dead letters the filter selects back to their original topics and partitions.");
-        return app;
     }
 
     internal static async Task<Results<Ok<DeadLetterListing>, ValidationProblem, ProblemHttpResult>> ListAsync(
