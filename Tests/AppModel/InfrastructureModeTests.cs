@@ -15,7 +15,7 @@ public sealed class InfrastructureModeTests
         Assert.IsType<KafkaMockResource>(Assert.Single(appHost.Resources, r => r.Name == "kafka"));
         var postgres = Assert.IsType<LocalPostgresResource>(Assert.Single(appHost.Resources, r => r.Name == "postgres"));
         Assert.Equal(["ordersdb", "paymentsdb", "inventorydb"], postgres.Databases.Select(d => d.DatabaseName));
-        Assert.Equal(["broker-1-down", "broker-2-down", "broker-3-down", "brokers-up"],
+        Assert.Equal(["broker-1-down", "broker-2-down", "broker-3-down", "brokers-up", "inject-produce-errors", "inject-fetch-errors"],
             appHost.Resources.Single(r => r.Name == "kafka").Annotations.OfType<ResourceCommandAnnotation>().Select(c => c.Name));
     }
 
