@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using ShopChoreography.ServiceDefaults.Messaging.Consumers;
+using ShopChoreography.ServiceDefaults.Telemetry;
 
 namespace ShopChoreography.Orders.Features;
 
@@ -18,7 +19,7 @@ public sealed class SagaMetrics
     {
         _clock = clock;
         _duration = meters.Create(MeterName).CreateHistogram<double>("orders.saga.duration", "s",
-            "From the order's creation to Completed or Cancelled.");
+            "From the order's creation to Completed or Cancelled.", advice: DurationBuckets.Seconds);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -87,6 +88,9 @@ internal sealed class DatabaseMigrator<TContext>(IServiceProvider services, ILog
             await ExecuteAsync(connection, $"SELECT pg_advisory_lock({MigrationLock})", token);
             try
             {
+                // Npgsql's provider reads the history table before creating it and logs the failure as an error on
+                // every new database (npgsql/efcore.pg#3407): create it first.
+                await db.Database.ExecuteSqlRawAsync(db.GetService<IHistoryRepository>().GetCreateIfNotExistsScript(), token);
                 await db.Database.MigrateAsync(token);
             }
             finally
@@ -101,15 +105,20 @@ internal sealed class DatabaseMigrator<TContext>(IServiceProvider services, ILog
 
     private static async Task CreateDatabaseIfMissingAsync(TContext db, CancellationToken cancellationToken)
     {
-        var creator = db.GetService<IRelationalDatabaseCreator>();
-        if (await creator.ExistsAsync(cancellationToken))
+        if (await db.GetService<IRelationalDatabaseCreator>().ExistsAsync(cancellationToken))
         {
             return;
         }
 
+        // As EF's creator does, on the server's maintenance database; by hand, so that a replica that loses the race
+        // to create it does not log EF's failed command as an error.
+        var database = new NpgsqlConnectionStringBuilder(db.Database.GetConnectionString());
+        var maintenance = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Database = "postgres", Pooling = false };
+        await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
         try
         {
-            await creator.CreateAsync(cancellationToken);
+            await ExecuteAsync(connection, $"CREATE DATABASE {db.GetService<ISqlGenerationHelper>().DelimitIdentifier(database.Database!)}", cancellationToken);
         }
         catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.UniqueViolation)
         {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using ShopChoreography.ServiceDefaults.Messaging.Consumers;
+using ShopChoreography.ServiceDefaults.Telemetry;
 
 namespace ShopChoreography.ServiceDefaults.Messaging;
 
@@ -23,7 +24,7 @@ public sealed class MessagingTelemetry
         meter.CreateObservableGauge("messaging.outbox.oldest_pending.age", () => Volatile.Read(ref _outboxOldestAgeSeconds),
             "s", "Age of the oldest outbox row not yet published.");
         PublishDuration = meter.CreateHistogram<double>("messaging.outbox.publish.duration", "s",
-            "From the outbox row's commit-time timestamp to the broker's acknowledgement.");
+            "From the outbox row's commit-time timestamp to the broker's acknowledgement.", advice: DurationBuckets.Seconds);
         OutboxParked = meter.CreateCounter<long>("messaging.outbox.parked", "{event}",
             "Outbox rows the broker refused for good (for example too large), parked with their reason.");
         Consumed = meter.CreateCounter<long>("messaging.consumer.events", "{event}",
@@ -36,7 +37,7 @@ public sealed class MessagingTelemetry
         meter.CreateObservableGauge("messaging.consumer.paused_partitions", () => Volatile.Read(ref _consumption).PausedPartitions,
             "{partition}", "Partitions this member owns that are paused now, by an operator or by back-pressure.");
         HandlerDuration = meter.CreateHistogram<double>("messaging.consumer.handler.duration", "s",
-            "Time to apply one event: inbox record, handler and commit.");
+            "Time to apply one event: inbox record, handler and commit.", advice: DurationBuckets.Seconds);
     }
 
     public Histogram<double> PublishDuration { get; }

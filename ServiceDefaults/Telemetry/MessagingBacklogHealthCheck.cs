@@ -47,6 +47,7 @@ internal sealed class MessagingBacklogHealthCheck<TContext>(IServiceProvider ser
         await using var scope = services.CreateAsyncScope();
         return await scope.ServiceProvider.GetRequiredService<TContext>().Set<OutboxMessage>()
             .Where(row => row.SentAt == null && row.ParkedAt == null)
+            .OrderBy(row => row.Sequence) // the pending rows' index order; without it EF warns about Take
             .Take(limit + 1)
             .CountAsync(cancellationToken);
     }

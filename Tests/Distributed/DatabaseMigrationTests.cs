@@ -2,6 +2,8 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Npgsql;
 using ShopChoreography.Orders.Data;
 
@@ -11,7 +13,7 @@ namespace ShopChoreography.Tests.Distributed;
 public sealed class DatabaseMigrationTests(DistributedAppFixture fixture)
 {
     [Fact]
-    public async Task Two_replicas_starting_at_once_create_and_migrate_a_new_database_exactly_once()
+    public async Task Two_replicas_starting_at_once_create_and_migrate_a_new_database_exactly_once_and_log_no_error()
     {
         var server = await fixture.ConnectionStringAsync("postgres");
         var database = $"migration_race_{Guid.NewGuid():N}";
@@ -28,6 +30,9 @@ public sealed class DatabaseMigrationTests(DistributedAppFixture fixture)
             Assert.Equal(db.Database.GetMigrations(), applied);
             Assert.Empty(await db.Database.GetPendingMigrationsAsync());
             Assert.Equal(0, await db.Orders.CountAsync());
+            // A new database is the normal case: an operator must not find errors in the logs for it.
+            var errors = ErrorsLogged(first).Concat(ErrorsLogged(second)).ToList();
+            Assert.True(errors.Count == 0, string.Join(Environment.NewLine, errors));
         }
         finally
         {
@@ -45,8 +50,14 @@ public sealed class DatabaseMigrationTests(DistributedAppFixture fixture)
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection([new("ConnectionStrings:ordersdb", connectionString)]);
         builder.AddServiceDatabase<OrdersDbContext>("ordersdb");
+        builder.Logging.AddFakeLogging();
         return builder.Build();
     }
+
+    private static IEnumerable<string> ErrorsLogged(IHost replica) =>
+        replica.Services.GetFakeLogCollector().GetSnapshot()
+            .Where(log => log.Level >= LogLevel.Error)
+            .Select(log => $"{log.Category}: {log.Message} {log.Exception?.Message}");
 
     private static async Task<List<string>> AppliedMigrationsAsync(string connectionString)
     {

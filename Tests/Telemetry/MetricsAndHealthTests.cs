@@ -51,6 +51,13 @@ public sealed class MetricsAndHealthTests(TelemetryAppFixture fixture) : IDispos
         ];
         Assert.Equal(handled, handled.Select(h => (h.Type, Delta("messaging.consumer.handler.duration", ("cloudevents.event_type", h.Type)))));
 
+        // Durations are in seconds, so their buckets must resolve milliseconds: with the SDK's default boundaries
+        // (0, 5, 10, … 10000, made for milliseconds) every event falls in the first bucket and reads as 5 s.
+        string[] durations = ["orders.saga.duration", "messaging.consumer.handler.duration", "messaging.outbox.publish.duration"];
+        Assert.All(durations.SelectMany(metric => Points(after, "orders", metric)),
+            point => Assert.Equal([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], point.Bounds!));
+        Assert.All(durations, metric => Assert.NotEmpty(Points(after, "orders", metric)));
+
         // Each consumer reports its lag on the partitions of every topic it consumes, and has caught up.
         var lag = await Poller.UntilAsync(() => Task.FromResult(LatestLag()),
             latest => OrderTrace.Consumers.All(topic => topic.Value.All(service => latest.Keys.Any(k => k == (service, topic.Key)))) &&

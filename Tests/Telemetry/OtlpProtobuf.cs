@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace ShopChoreography.Tests.Telemetry;
@@ -22,8 +23,9 @@ public sealed record ExportedSpan(
 public sealed record ExportedLog(string Service, string Category, string TraceId, string Body, IReadOnlyDictionary<string, string> Attributes);
 
 /// <summary>One data point of a metric: a gauge's or sum's value, or a histogram's count and sum.</summary>
+/// <summary>A gauge's or counter's value, or a histogram's sum, count and bucket boundaries.</summary>
 public sealed record ExportedPoint(string Service, string Metric, DateTimeOffset Time, IReadOnlyDictionary<string, string> Attributes,
-    double Value, ulong Count);
+    double Value, ulong Count, IReadOnlyList<double>? Bounds = null);
 
 /// <summary>
 /// Reads the OTLP/HTTP protobuf export requests (opentelemetry-proto's trace, logs and metrics services), keeping only
@@ -203,9 +205,10 @@ public static class OtlpProtobuf
 
     private static ExportedPoint ReadHistogramPoint(string service, string metric, byte[] point)
     {
-        // HistogramDataPoint { time_unix_nano = 3, count = 4, sum = 5, attributes = 9 }
+        // HistogramDataPoint { time_unix_nano = 3, count = 4, sum = 5, explicit_bounds = 7 (packed doubles), attributes = 9 }
         ulong time = 0, count = 0;
         double sum = 0;
+        var bounds = new List<double>();
         var attributes = new Dictionary<string, string>();
         foreach (var field in Fields(point))
         {
@@ -214,11 +217,12 @@ public static class OtlpProtobuf
                 case 3: time = field.Number64; break;
                 case 4: count = field.Number64; break;
                 case 5: sum = BitConverter.UInt64BitsToDouble(field.Number64); break;
+                case 7: bounds.AddRange(MemoryMarshal.Cast<byte, double>(field.Bytes).ToArray()); break;
                 case 9: AddKeyValue(attributes, field.Bytes); break;
             }
         }
 
-        return new ExportedPoint(service, metric, FromUnixNanos(time), attributes, sum, count);
+        return new ExportedPoint(service, metric, FromUnixNanos(time), attributes, sum, count, bounds);
     }
 
     private static void AddKeyValue(Dictionary<string, string> attributes, byte[] keyValue)
