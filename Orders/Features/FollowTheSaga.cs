@@ -60,8 +60,13 @@ public sealed class RecordRefundOnPaymentRefunded(OrdersDbContext db) : IEventHa
 
 internal static class SagaSteps
 {
+    /// <summary>
+    /// Loads the order locked until the transaction ends. Its events arrive on several topics at once (payments.events
+    /// and inventory.events): locked, its steps apply one after the other instead of conflicting on the row version
+    /// and waiting out a retry.
+    /// </summary>
     public static async Task<Order> FindOrderAsync(this OrdersDbContext db, Guid orderId, CancellationToken cancellationToken) =>
-        await db.Orders.SingleOrDefaultAsync(o => o.Id == orderId, cancellationToken)
+        await db.Orders.FromSql($"SELECT *, xmin FROM orders WHERE \"Id\" = {orderId} FOR UPDATE").SingleOrDefaultAsync(cancellationToken)
         ?? throw new EventRejectedException($"order {orderId} does not exist");
 
     public static async Task CancelAsync(this OrdersDbContext db, Guid orderId, string reason, EventContext context,

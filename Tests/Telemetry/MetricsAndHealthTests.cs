@@ -70,6 +70,38 @@ public sealed class MetricsAndHealthTests(TelemetryAppFixture fixture) : IDispos
     }
 
     [Fact]
+    public async Task The_events_of_one_order_arriving_at_once_are_applied_one_after_the_other_without_a_retry()
+    {
+        var (customer, sku) = (Shop.Unique("c"), Shop.Unique("sku"));
+        await _shop.SetBalanceAsync(customer, 100.00m);
+        await _shop.SetStockAsync(sku, 20);
+        var before = await FreshExportAsync();
+
+        // With Orders paused, each order's PaymentSucceeded and InventoryReserved wait for it on two topics; resumed, its
+        // partition workers of both topics get them at the same moment.
+        await PostAsync(_shop.Orders, "/operations/consumption/pause");
+        Guid[] orders;
+        try
+        {
+            orders = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => _shop.PlaceOrderAsync(customer, (sku, 1, 1.00m))));
+            await Poller.UntilAsync(() => Task.WhenAll(orders.Select(_shop.GetReservationAsync)),
+                reservations => reservations.All(r => r?.Status == "Reserved"), "every order's stock to be reserved");
+        }
+        finally
+        {
+            await PostAsync(_shop.Orders, "/operations/consumption/resume");
+        }
+
+        foreach (var order in orders)
+        {
+            Assert.Equal("Completed", (await _shop.WaitUntilSettledAsync(order)).Status);
+        }
+
+        var after = await FreshExportAsync();
+        Assert.Equal(0UL, Count(after, "orders", "messaging.consumer.retries") - Count(before, "orders", "messaging.consumer.retries"));
+    }
+
+    [Fact]
     public async Task An_event_a_service_dead_letters_is_logged_with_its_event_fields_and_trace_and_counted_by_topic_and_category()
     {
         var orderId = Guid.NewGuid();
@@ -179,6 +211,12 @@ public sealed class MetricsAndHealthTests(TelemetryAppFixture fixture) : IDispos
 
         public Task HandleAsync(ProbeEvent probe, EventContext context, CancellationToken cancellationToken) =>
             _open || probe.Sequence == 0 ? Task.CompletedTask : throw new TimeoutException("stalled until the test opens it");
+    }
+
+    private static async Task PostAsync(HttpClient service, string path)
+    {
+        using var response = await service.PostAsync(path, content: null);
+        response.EnsureSuccessStatusCode();
     }
 
     private static async Task<HealthReportEntry> BacklogHealthAsync(HealthCheckService health) =>
