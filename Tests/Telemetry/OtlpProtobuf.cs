@@ -22,8 +22,7 @@ public sealed record ExportedSpan(
 /// <summary>A log record as a service exported it, its attributes holding its logging scopes' fields.</summary>
 public sealed record ExportedLog(string Service, string Category, string TraceId, string Body, IReadOnlyDictionary<string, string> Attributes);
 
-/// <summary>One data point of a metric: a gauge's or sum's value, or a histogram's count and sum.</summary>
-/// <summary>A gauge's or counter's value, or a histogram's sum, count and bucket boundaries.</summary>
+/// <summary>One data point of a metric: a gauge's or sum's value, or a histogram's sum, count and bucket boundaries.</summary>
 public sealed record ExportedPoint(string Service, string Metric, DateTimeOffset Time, IReadOnlyDictionary<string, string> Attributes,
     double Value, ulong Count, IReadOnlyList<double>? Bounds = null);
 

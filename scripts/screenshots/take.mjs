@@ -1,4 +1,4 @@
-// Places a few orders on a running system, then photographs the Aspire dashboard in headless Chromium:
+// Places orders on a running system, then photographs the Aspire dashboard in headless Chromium:
 // the resource page, one order's trace and the messaging metrics. Run by screenshots.sh, which starts the system.
 import { chromium } from "playwright-core";
 import { randomBytes } from "node:crypto";
@@ -63,7 +63,7 @@ async function placeOrders() {
   return completed;
 }
 
-// Flags for a root user on a machine without outside network (see the README's Operating it section).
+// Flags for running as root on a machine without outside network: no sandbox, no background connections.
 const chromiumArguments = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -77,7 +77,7 @@ async function photograph(page, name, path, readyText) {
   while (await notices.count() > 0) await notices.first().click();
   await page.waitForTimeout(1500); // charts and grids render in steps after their data arrives
   const file = `${outputFolder}/${name}.png`;
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file });
   console.log(`saved ${file}`);
 }
 
