@@ -50,7 +50,9 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
         var copies = new List<Task>();
         foreach (var (topic, _) in EventTopics)
         {
-            var events = TopicReader.ReadUntil(bootstrapServers, topic, _ => true, TimeSpan.FromSeconds(120), atEnd: true)
+            // The whole topic, as long as every earlier test in the run made it: after the full matrix, over 100,000
+            // records, which a slow machine reads in more than two minutes.
+            var events = TopicReader.ReadUntil(bootstrapServers, topic, _ => true, TimeSpan.FromMinutes(10), atEnd: true)
                 .Where(record => Guid.TryParse(record.Message.Key, out var orderId) && orders.Contains(orderId)
                                  && record.Header("ce_id") is { } eventId && _deliveredAgain.Add(eventId));
             foreach (var record in events)

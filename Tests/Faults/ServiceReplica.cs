@@ -76,6 +76,12 @@ public sealed partial class ServiceReplica : IAsyncDisposable
             await replica.DisposeAsync();
             throw new TimeoutException($"{ex.Message}{Environment.NewLine}Its output:{Environment.NewLine}{replica.RecentOutput}", ex);
         }
+        catch
+        {
+            // Never leave a replica behind in the consumer group: it would hold partitions through the next tests.
+            await replica.DisposeAsync();
+            throw;
+        }
 
         return replica;
     }

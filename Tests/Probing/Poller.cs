@@ -22,8 +22,10 @@ public static class Poller
                     return last;
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || ex.InnerException is TimeoutException)
             {
+                // A probe that timed out (HttpClient reports its Timeout as a cancellation caused by a TimeoutException)
+                // has not seen the condition yet; it is tried again like any other failed probe.
                 last = default!;
                 lastError = ex;
             }
