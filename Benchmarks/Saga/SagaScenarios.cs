@@ -126,6 +126,7 @@ internal sealed class SagaScenarios(DistributedApplication app)
                 residentMiB = memory.ToDictionary(e => e.Key, e => new { before = Math.Round(memoryBefore[e.Key].Now), after = Math.Round(e.Value.Now), peak = Math.Round(e.Value.Peak) }),
                 wrongOutcomes,
                 invariantsExact = wrong.Count == 0,
+                postsRetriedAfter503 = catalog.Retried,
             };
 
             Console.WriteLine($"{orders:N0} orders in {elapsed.TotalSeconds:F2} s: {result.ordersPerSecond:N1} orders/s");
@@ -140,6 +141,11 @@ internal sealed class SagaScenarios(DistributedApplication app)
             foreach (var (service, mib) in memory)
             {
                 Console.WriteLine($"RSS {service,-10} {memoryBefore[service].Now,6:F0} MiB before, {mib.Now,6:F0} MiB after, peak {mib.Peak,6:F0} MiB");
+            }
+
+            if (catalog.Retried > 0)
+            {
+                Console.WriteLine($"{catalog.Retried:N0} POSTs were answered 503 (overloaded) and sent again after their Retry-After");
             }
 
             Console.WriteLine(wrongOutcomes == 0 ? "every order reached its expected outcome" : $"{wrongOutcomes} orders reached the wrong outcome");

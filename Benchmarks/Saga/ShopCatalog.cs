@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 
@@ -16,6 +17,7 @@ internal sealed class ShopCatalog(HttpClient orders, HttpClient payments, HttpCl
     private const decimal UnitPrice = 1.00m;
 
     private readonly string _run = Guid.NewGuid().ToString("N")[..8];
+    private int _retried;
     private decimal _openingBalance;
     private int _openingStock;
 
@@ -55,12 +57,25 @@ internal sealed class ShopCatalog(HttpClient orders, HttpClient payments, HttpCl
         _ => (Body(Funded(n), Stocked(n)), Outcome.Completed),
     };
 
+    /// <summary>POSTs answered 503 (Orders overloaded or its database unavailable) and sent again after their Retry-After.</summary>
+    public int Retried => Volatile.Read(ref _retried);
+
     public async Task<Guid> PlaceAsync(object body, CancellationToken cancellationToken = default)
     {
-        using var response = await orders.PostAsJsonAsync("/orders", body, cancellationToken);
-        response.EnsureSuccessStatusCode();
-        var created = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken);
-        return created!["orderId"]!.GetValue<Guid>();
+        while (true)
+        {
+            using var response = await orders.PostAsJsonAsync("/orders", body, cancellationToken);
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                Interlocked.Increment(ref _retried);
+                await Task.Delay(response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1), cancellationToken);
+                continue;
+            }
+
+            response.EnsureSuccessStatusCode();
+            var created = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken);
+            return created!["orderId"]!.GetValue<Guid>();
+        }
     }
 
     /// <summary>

@@ -8,7 +8,7 @@ using BadHttpRequestException = Microsoft.AspNetCore.Http.BadHttpRequestExceptio
 
 namespace ShopChoreography.ServiceDefaults.Http;
 
-/// <summary>What a service accepts as a request, and how it answers one it cannot read.</summary>
+/// <summary>What a service accepts as a request, and how it answers one it cannot read or cannot serve now.</summary>
 public static class RequestLimits
 {
     /// <summary>The services' bodies are small: an order of 100 lines is about 15 KiB.</summary>
@@ -18,6 +18,7 @@ public static class RequestLimits
     {
         builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodySize);
         builder.Services.AddExceptionHandler<BadHttpRequestExceptionHandler>();
+        builder.Services.AddExceptionHandler<DependencyUnavailableExceptionHandler>();
         return builder;
     }
 

@@ -19,7 +19,7 @@ public sealed class ApiDocumentTests(DistributedAppFixture fixture)
     [
         "GET /operations/dead-letters: 200 400 503",
         "POST /operations/dead-letters/replay: 200 400 503",
-        "GET /operations/consumption: 200 400",
+        "GET /operations/consumption: 200 400 503",
         "POST /operations/consumption/pause: 200 400 503",
         "POST /operations/consumption/resume: 200 400 503",
     ];
@@ -30,30 +30,30 @@ public sealed class ApiDocumentTests(DistributedAppFixture fixture)
         {
             "orders",
             [
-                "POST /orders: 202 400 413 415 422",
-                "GET /orders/{id}: 200 404",
-                "GET /orders/{id}/timeline: 200 404",
-                "GET /operations/stuck-orders: 200",
-                "POST /operations/stuck-orders/heal: 200",
-                "POST /operations/orders/{id}/heal: 202 404",
+                "POST /orders: 202 400 413 415 422 503",
+                "GET /orders/{id}: 200 404 503",
+                "GET /orders/{id}/timeline: 200 404 503",
+                "GET /operations/stuck-orders: 200 503",
+                "POST /operations/stuck-orders/heal: 200 503",
+                "POST /operations/orders/{id}/heal: 202 404 503",
                 .. MessagingOperations, .. Probes,
             ]
         },
         {
             "payments",
             [
-                "PUT /accounts/{customerId}: 200 400 413 415",
-                "GET /accounts/{customerId}: 200 404",
-                "GET /payments/{orderId}: 200 404",
+                "PUT /accounts/{customerId}: 200 400 413 415 503",
+                "GET /accounts/{customerId}: 200 404 503",
+                "GET /payments/{orderId}: 200 404 503",
                 .. MessagingOperations, .. Probes,
             ]
         },
         {
             "inventory",
             [
-                "PUT /stock/{sku}: 200 400 413 415",
-                "GET /stock/{sku}: 200 404",
-                "GET /reservations/{orderId}: 200 404",
+                "PUT /stock/{sku}: 200 400 413 415 503",
+                "GET /stock/{sku}: 200 404 503",
+                "GET /reservations/{orderId}: 200 404 503",
                 .. MessagingOperations, .. Probes,
             ]
         },

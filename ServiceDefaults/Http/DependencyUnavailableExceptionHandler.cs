@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using ShopChoreography.ServiceDefaults.Messaging;
+
+namespace ShopChoreography.ServiceDefaults.Http;
+
+/// <summary>
+/// A request that fails because the database or Kafka is unavailable or overloaded (a refused or lost connection, an
+/// exhausted connection pool, a timeout, a deadlock) is answered 503 with <c>Retry-After</c>, as problem details: the
+/// client should try again, where a 500 would say the service is broken. Its transaction was rolled back, so nothing
+/// changed. Every other exception stays a 500.
+/// </summary>
+internal sealed class DependencyUnavailableExceptionHandler(
+    IProblemDetailsService problemDetails, ILogger<DependencyUnavailableExceptionHandler> logger) : IExceptionHandler
+{
+    public const int RetryAfterSeconds = 1;
+    public const string Description = "The database or Kafka is unavailable or overloaded; nothing was changed. Try again after Retry-After seconds.";
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        if (!Failures.IsTransient(exception))
+        {
+            return false;
+        }
+
+        logger.LogWarning(exception, "{Method} {Path} answered 503: a dependency is unavailable", context.Request.Method, context.Request.Path);
+        context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            Exception = exception,
+            ProblemDetails = { Status = StatusCodes.Status503ServiceUnavailable, Title = "Service Unavailable", Detail = Description },
+        });
+    }
+}
