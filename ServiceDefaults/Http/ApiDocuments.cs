@@ -103,7 +103,7 @@ public static class ApiDocuments
                 },
             },
         });
-        foreach (var (status, response) in operation.Responses ?? [])
+        foreach (var (status, response) in operation.Responses)
         {
             if (int.Parse(status) >= 400 && response is OpenApiResponse { Content: null or { Count: 0 } } bare)
             {

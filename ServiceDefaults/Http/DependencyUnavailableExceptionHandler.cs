@@ -8,14 +8,15 @@ namespace ShopChoreography.ServiceDefaults.Http;
 /// <summary>
 /// A request that fails because the database or Kafka is unavailable or overloaded (a refused or lost connection, an
 /// exhausted connection pool, a timeout, a deadlock) is answered 503 with <c>Retry-After</c>, as problem details: the
-/// client should try again, where a 500 would say the service is broken. Its transaction was rolled back, so nothing
-/// changed. Every other exception stays a 500.
+/// client should try again, where a 500 would say the service is broken. The request's database transaction, if it
+/// began one, was rolled back. Every other exception stays a 500.
 /// </summary>
 internal sealed class DependencyUnavailableExceptionHandler(
     IProblemDetailsService problemDetails, ILogger<DependencyUnavailableExceptionHandler> logger) : IExceptionHandler
 {
     public const int RetryAfterSeconds = 1;
-    public const string Description = "The database or Kafka is unavailable or overloaded; nothing was changed. Try again after Retry-After seconds.";
+    public const string Description =
+        "The database or Kafka is unavailable or overloaded: the request's database transaction was rolled back. Send it again after Retry-After seconds.";
 
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {

@@ -78,7 +78,7 @@ public sealed class DependencyUnavailableTests(DistributedAppFixture fixture)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var problem = await response.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>();
         Assert.Equal(503, problem!["status"]!.GetValue<int>());
-        Assert.Contains("nothing was changed", problem["detail"]!.GetValue<string>());
+        Assert.Contains("rolled back", problem["detail"]!.GetValue<string>());
     }
 
     private async Task<string> CreateNotesDatabaseAsync()
