@@ -105,10 +105,12 @@ internal sealed class SagaScenarios(DistributedApplication app)
             Console.WriteLine($"Running: {scenario}...");
             var before = _meters.CpuSeconds();
             var memoryBefore = _meters.ServiceMemoryMiB();
+            var databaseBefore = await PostgresWork.ReadAsync(app);
             var clock = Stopwatch.StartNew();
             await load(catalog, outcomes, Record);
             var elapsed = clock.Elapsed;
             var used = Meters.Used(before, _meters.CpuSeconds());
+            var database = await PostgresWork.ReadAsync(app) - databaseBefore;
             var memory = _meters.ServiceMemoryMiB();
             var wrong = await catalog.VerifyAsync([.. Enumerable.Range(0, orders)], SettleDeadline);
 
@@ -123,6 +125,7 @@ internal sealed class SagaScenarios(DistributedApplication app)
                 latencyMs = new { p50 = Percentile(latencies, 0.50), p95 = Percentile(latencies, 0.95), p99 = Percentile(latencies, 0.99), max = Math.Round(latencies[^1], 1) },
                 cpuMsPerOrder = used.ToDictionary(e => e.Key, e => Math.Round(e.Value * 1000 / orders, 2)),
                 cpuMsPerOrderTotal = Math.Round(total * 1000 / orders, 2),
+                postgresPerOrder = new { transactions = Math.Round((double)database.Transactions / orders, 2), walFlushes = Math.Round((double)database.WalFlushes / orders, 2) },
                 residentMiB = memory.ToDictionary(e => e.Key, e => new { before = Math.Round(memoryBefore[e.Key].Now), after = Math.Round(e.Value.Now), peak = Math.Round(e.Value.Peak) }),
                 wrongOutcomes,
                 invariantsExact = wrong.Count == 0,
@@ -138,6 +141,7 @@ internal sealed class SagaScenarios(DistributedApplication app)
             }
 
             Console.WriteLine($"  {"total",-10} {total,9:F2} {total * 1000 / orders,10:F2}");
+            Console.WriteLine($"PostgreSQL per order: {result.postgresPerOrder.transactions:F2} transactions, {result.postgresPerOrder.walFlushes:F2} WAL flushes");
             foreach (var (service, mib) in memory)
             {
                 Console.WriteLine($"RSS {service,-10} {memoryBefore[service].Now,6:F0} MiB before, {mib.Now,6:F0} MiB after, peak {mib.Peak,6:F0} MiB");

@@ -189,6 +189,78 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task A_commit_notified_while_the_dispatcher_reads_is_published_without_waiting_for_its_poll_interval()
+    {
+        var database = await ProbeService.CreateDatabaseAsync(fixture);
+        await using var service = await ProbeService.CreateAsync(fixture, database, "probe-notify-race", fixture.CreateTopic("outbox-notify-race"),
+            consumes: false, options => options.Outbox.PollInterval = TimeSpan.FromMinutes(10));
+        var first = Assert.Single(await service.PublishAsync(commit: true, new ProbeEvent("first", 1)));
+
+        // Hold the first row, so the dispatcher's statement that marks it sent (and reads what is left) waits mid-way.
+        await using var holder = new Npgsql.NpgsqlConnection(database);
+        await holder.OpenAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await using (var lockRow = new Npgsql.NpgsqlCommand($"SELECT 1 FROM outbox_messages WHERE id = '{first.Id}' FOR UPDATE", holder, hold))
+        {
+            await lockRow.ExecuteNonQueryAsync();
+        }
+
+        await service.StartAsync();
+        await Poller.UntilAsync(() => DispatcherWaitsForALockAsync(database), waits => waits, "the dispatcher to wait for the held row");
+
+        // Committed after that statement began: it cannot see this row, and its NOTIFY reaches the dispatcher meanwhile.
+        await service.PublishAsync(commit: true, new ProbeEvent("second", 2));
+        await hold.RollbackAsync();
+
+        await Poller.UntilAsync(() => UnsentRowsAsync(database), unsent => unsent == 0, "both rows to be published", timeout: TimeSpan.FromSeconds(10));
+    }
+
+    private static async Task<bool> DispatcherWaitsForALockAsync(string database)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var waiting = new Npgsql.NpgsqlCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH sent AS%'", connection);
+        return (long)(await waiting.ExecuteScalarAsync())! == 1;
+    }
+
+    private static async Task<long> UnsentRowsAsync(string database)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var count = new Npgsql.NpgsqlCommand("SELECT count(*) FROM outbox_messages WHERE sent_at IS NULL", connection);
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task One_dispatch_cycle_marks_the_delivered_rows_sent_and_reads_the_rest_in_sequence_order()
+    {
+        var database = await ProbeService.CreateDatabaseAsync(fixture);
+        await using var service = await ProbeService.CreateAsync(fixture, database, "probe-cycle", fixture.CreateTopic("outbox-cycle"), consumes: false);
+        var key = Guid.NewGuid().ToString();
+        var published = await service.PublishAsync(commit: true, new ProbeEvent(key, 1), new ProbeEvent(key, 2), new ProbeEvent(key, 3));
+        var dispatcher = service.Services.GetRequiredService<OutboxDispatcher<ProbeDbContext>>();
+        await using var connection = await dispatcher.OpenConnectionAsync(CancellationToken.None);
+
+        var all = await dispatcher.MarkSentAndReadPendingAsync(connection, sent: [], CancellationToken.None);
+        var rest = await dispatcher.MarkSentAndReadPendingAsync(connection, sent: all[..2], CancellationToken.None);
+        var restAgain = await dispatcher.MarkSentAndReadPendingAsync(connection, sent: [], CancellationToken.None);
+
+        Assert.Equal(published.Select(e => e.Id), all.Select(row => row.Id.ToString()));
+        Assert.Equal([published[2].Id], rest.Select(row => row.Id.ToString()));
+        Assert.Equal([published[2].Id], restAgain.Select(row => row.Id.ToString()));
+        await using var sent = new Npgsql.NpgsqlCommand("SELECT id::text FROM outbox_messages WHERE sent_at IS NOT NULL ORDER BY sequence", connection);
+        await using var reader = await sent.ExecuteReaderAsync();
+        var sentIds = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            sentIds.Add(reader.GetString(0));
+        }
+
+        Assert.Equal(published.Take(2).Select(e => e.Id), sentIds);
+    }
+
+    [Fact]
     public async Task An_event_published_again_after_a_crash_before_mark_as_sent_keeps_its_id_and_is_applied_once()
     {
         var topic = fixture.CreateTopic("outbox-crash");
@@ -201,7 +273,7 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
         var dispatcher = publisher.Services.GetRequiredService<OutboxDispatcher<ProbeDbContext>>();
         await using (var connection = await dispatcher.OpenConnectionAsync(CancellationToken.None))
         {
-            var pending = await dispatcher.ReadPendingAsync(connection, CancellationToken.None);
+            var pending = await dispatcher.MarkSentAndReadPendingAsync(connection, sent: [], CancellationToken.None);
             Assert.Single((await dispatcher.PublishAsync(pending, CancellationToken.None)).Delivered);
         }
 

@@ -107,27 +107,44 @@ internal sealed class OutboxDispatcher<TContext>(
 
     private async Task DispatchWhileActiveAsync(NpgsqlConnection connection, CancellationToken stoppingToken)
     {
+        // PostgreSQL ships a NOTIFY that arrives while a statement runs just before that statement's result, and Npgsql
+        // hands it to this event then: a later WaitAsync would sleep through it until the poll interval. Remember it.
+        var notifiedSinceRead = false;
+        connection.Notification += (_, _) => notifiedSinceRead = true;
+        async Task<List<OutboxMessage>> MarkSentAndReadAsync(IReadOnlyCollection<OutboxMessage> sent, CancellationToken token)
+        {
+            notifiedSinceRead = false;
+            return await MarkSentAndReadPendingAsync(connection, sent, token);
+        }
+
+        var pending = await MarkSentAndReadAsync([], stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             await ReportBacklogAsync(connection, stoppingToken);
-            var pending = await ReadPendingAsync(connection, stoppingToken);
             if (pending.Count == 0)
             {
-                // Wakes on NOTIFY from a committing writer, or after the poll interval if one was missed.
-                await connection.WaitAsync(_options.PollInterval, stoppingToken);
+                if (!notifiedSinceRead)
+                {
+                    // Wakes on NOTIFY from a committing writer, or after the poll interval if one was missed.
+                    await connection.WaitAsync(_options.PollInterval, stoppingToken);
+                }
+
+                pending = await MarkSentAndReadAsync([], stoppingToken);
                 continue;
             }
 
-            await _untilKafkaAnswers.ExecuteAsync(async token =>
+            pending = await _untilKafkaAnswers.ExecuteAsync(async token =>
             {
                 var (delivered, refused) = await PublishAsync(pending, token);
-                await MarkSentAsync(connection, delivered, token);
                 await ParkAsync(connection, refused, token);
+                var next = await MarkSentAndReadAsync(delivered, token);
                 if (delivered.Count + refused.Count < pending.Count)
                 {
                     pending = pending.Except(delivered).Except(refused.Select(r => r.Row)).ToList();
                     throw new KafkaException(ErrorCode.Local_MsgTimedOut);
                 }
+
+                return next;
             }, stoppingToken);
         }
     }
@@ -147,14 +164,20 @@ internal sealed class OutboxDispatcher<TContext>(
         return await _dataSource.OpenConnectionAsync(cancellationToken);
     }
 
-    internal async Task<List<OutboxMessage>> ReadPendingAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// Marks the rows just delivered as sent and reads the next unsent ones, in one statement: one round trip and one
+    /// transaction per dispatch cycle. The read sees the table as it was before the update, hence the exclusion.
+    /// </summary>
+    internal async Task<List<OutboxMessage>> MarkSentAndReadPendingAsync(NpgsqlConnection connection, IReadOnlyCollection<OutboxMessage> sent,
+        CancellationToken cancellationToken)
     {
         await using var query = new NpgsqlCommand("""
+            WITH sent AS (UPDATE outbox_messages SET sent_at = now(), healing = false WHERE sequence = ANY($1))
             SELECT sequence, id, topic, key, type, source, subject, time, data, traceparent, tracestate, healing
-            FROM outbox_messages WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY sequence LIMIT $1
+            FROM outbox_messages WHERE sent_at IS NULL AND parked_at IS NULL AND sequence <> ALL($1) ORDER BY sequence LIMIT $2
             """, connection)
         {
-            Parameters = { new() { Value = _options.BatchSize } },
+            Parameters = { new() { Value = sent.Select(row => row.Sequence).ToArray() }, new() { Value = _options.BatchSize } },
         };
         await using var reader = await query.ExecuteReaderAsync(cancellationToken);
         var rows = new List<OutboxMessage>();
@@ -225,20 +248,6 @@ internal sealed class OutboxDispatcher<TContext>(
         }
 
         return (delivered, refused);
-    }
-
-    internal static async Task MarkSentAsync(NpgsqlConnection connection, IReadOnlyCollection<OutboxMessage> rows, CancellationToken cancellationToken)
-    {
-        if (rows.Count == 0)
-        {
-            return;
-        }
-
-        await using var update = new NpgsqlCommand("UPDATE outbox_messages SET sent_at = now(), healing = false WHERE sequence = ANY($1)", connection)
-        {
-            Parameters = { new() { Value = rows.Select(row => row.Sequence).ToArray() } },
-        };
-        await update.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task ParkAsync(NpgsqlConnection connection, List<(OutboxMessage Row, string Reason)> refused, CancellationToken cancellationToken)
