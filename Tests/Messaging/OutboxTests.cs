@@ -200,7 +200,10 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
         await using var holder = new Npgsql.NpgsqlConnection(database);
         await holder.OpenAsync();
         await using var hold = await holder.BeginTransactionAsync();
-        await using (var lockRow = new Npgsql.NpgsqlCommand($"SELECT 1 FROM outbox_messages WHERE id = '{first.Id}' FOR UPDATE", holder, hold))
+        await using (var lockRow = new Npgsql.NpgsqlCommand("SELECT 1 FROM outbox_messages WHERE id = $1 FOR UPDATE", holder, hold)
+        {
+            Parameters = { new() { Value = Guid.Parse(first.Id) } },
+        })
         {
             await lockRow.ExecuteNonQueryAsync();
         }
@@ -220,7 +223,7 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
         await using var connection = new Npgsql.NpgsqlConnection(database);
         await connection.OpenAsync();
         await using var waiting = new Npgsql.NpgsqlCommand(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH sent AS%'", connection);
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'WITH sent AS%'", connection);
         return (long)(await waiting.ExecuteScalarAsync())! == 1;
     }
 

@@ -107,8 +107,8 @@ internal sealed class OutboxDispatcher<TContext>(
 
     private async Task DispatchWhileActiveAsync(NpgsqlConnection connection, CancellationToken stoppingToken)
     {
-        // PostgreSQL ships a NOTIFY that arrives while a statement runs just before that statement's result, and Npgsql
-        // hands it to this event then: a later WaitAsync would sleep through it until the poll interval. Remember it.
+        // A NOTIFY that reaches the session while a statement runs is read with that statement's result and handed to
+        // this event; a later WaitAsync would sleep through it until the poll interval. So remember it.
         var notifiedSinceRead = false;
         connection.Notification += (_, _) => notifiedSinceRead = true;
         async Task<List<OutboxMessage>> MarkSentAndReadAsync(IReadOnlyCollection<OutboxMessage> sent, CancellationToken token)
