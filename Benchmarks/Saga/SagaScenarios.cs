@@ -125,7 +125,12 @@ internal sealed class SagaScenarios(DistributedApplication app)
                 latencyMs = new { p50 = Percentile(latencies, 0.50), p95 = Percentile(latencies, 0.95), p99 = Percentile(latencies, 0.99), max = Math.Round(latencies[^1], 1) },
                 cpuMsPerOrder = used.ToDictionary(e => e.Key, e => Math.Round(e.Value * 1000 / orders, 2)),
                 cpuMsPerOrderTotal = Math.Round(total * 1000 / orders, 2),
-                postgresPerOrder = new { transactions = Math.Round((double)database.Transactions / orders, 2), walFlushes = Math.Round((double)database.WalFlushes / orders, 2) },
+                postgresPerOrder = new
+                {
+                    statements = database.StatementsPerDatabase().ToDictionary(s => s.Database, s => Math.Round((double)s.Statements / orders, 2)),
+                    transactions = Math.Round((double)database.Transactions / orders, 2),
+                    walFlushes = Math.Round((double)database.WalFlushes / orders, 2),
+                },
                 residentMiB = memory.ToDictionary(e => e.Key, e => new { before = Math.Round(memoryBefore[e.Key].Now), after = Math.Round(e.Value.Now), peak = Math.Round(e.Value.Peak) }),
                 wrongOutcomes,
                 invariantsExact = wrong.Count == 0,
@@ -141,7 +146,14 @@ internal sealed class SagaScenarios(DistributedApplication app)
             }
 
             Console.WriteLine($"  {"total",-10} {total,9:F2} {total * 1000 / orders,10:F2}");
-            Console.WriteLine($"PostgreSQL per order: {result.postgresPerOrder.transactions:F2} transactions, {result.postgresPerOrder.walFlushes:F2} WAL flushes");
+            Console.WriteLine($"PostgreSQL per order: {result.postgresPerOrder.statements.Values.Sum():F2} statements " +
+                $"({string.Join(", ", result.postgresPerOrder.statements.Select(s => $"{s.Key} {s.Value:F2}"))}), " +
+                $"{result.postgresPerOrder.transactions:F2} transactions, {result.postgresPerOrder.walFlushes:F2} WAL flushes; the most frequent statements:");
+            foreach (var (db, statement, calls) in database.MostFrequent(12))
+            {
+                Console.WriteLine($"  {(double)calls / orders,6:F2}  {db,-11} {(statement.Length > 100 ? statement[..100] + "…" : statement)}");
+            }
+
             foreach (var (service, mib) in memory)
             {
                 Console.WriteLine($"RSS {service,-10} {memoryBefore[service].Now,6:F0} MiB before, {mib.Now,6:F0} MiB after, peak {mib.Peak,6:F0} MiB");

@@ -192,11 +192,16 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
     public async Task A_commit_notified_while_the_dispatcher_reads_is_published_without_waiting_for_its_poll_interval()
     {
         var database = await ProbeService.CreateDatabaseAsync(fixture);
-        await using var service = await ProbeService.CreateAsync(fixture, database, "probe-notify-race", fixture.CreateTopic("outbox-notify-race"),
+        var topic = fixture.CreateTopic("outbox-notify-race");
+        var bootstrapServers = await fixture.ConnectionStringAsync("kafka");
+        await using var service = await ProbeService.CreateAsync(fixture, database, "probe-notify-race", topic,
             consumes: false, options => options.Outbox.PollInterval = TimeSpan.FromMinutes(10));
+        await service.StartAsync();
+        await Poller.UntilAsync(() => DispatcherStatementsAsync(database), calls => calls == 1, "the dispatcher's first read");
         var first = Assert.Single(await service.PublishAsync(commit: true, new ProbeEvent("first", 1)));
+        TopicReader.ReadUntil(bootstrapServers, topic, read => read.Count == 1); // delivered, to be marked sent by the next read
 
-        // Hold the first row, so the dispatcher's statement that marks it sent (and reads what is left) waits mid-way.
+        // Hold the first row, so that next read (it marks the row sent) waits mid-way.
         await using var holder = new Npgsql.NpgsqlConnection(database);
         await holder.OpenAsync();
         await using var hold = await holder.BeginTransactionAsync();
@@ -208,14 +213,53 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
             await lockRow.ExecuteNonQueryAsync();
         }
 
-        await service.StartAsync();
+        await service.PublishAsync(commit: true, new ProbeEvent("second", 2));
         await Poller.UntilAsync(() => DispatcherWaitsForALockAsync(database), waits => waits, "the dispatcher to wait for the held row");
 
         // Committed after that statement began: it cannot see this row, and its NOTIFY reaches the dispatcher meanwhile.
-        await service.PublishAsync(commit: true, new ProbeEvent("second", 2));
+        await service.PublishAsync(commit: true, new ProbeEvent("third", 3));
         await hold.RollbackAsync();
 
-        await Poller.UntilAsync(() => UnsentRowsAsync(database), unsent => unsent == 0, "both rows to be published", timeout: TimeSpan.FromSeconds(10));
+        var records = TopicReader.ReadUntil(bootstrapServers, topic, read => read.Count == 3, timeout: TimeSpan.FromSeconds(10));
+        Assert.Equal(["first", "second", "third"], records.Select(r => r.Message.Key).Order());
+    }
+
+    [Fact]
+    public async Task Events_committed_one_at_a_time_cost_one_dispatcher_statement_each_and_a_stopping_dispatcher_marks_what_it_delivered()
+    {
+        const int events = 8;
+        var database = await ProbeService.CreateDatabaseAsync(fixture);
+        var topic = fixture.CreateTopic("outbox-steady");
+        var bootstrapServers = await fixture.ConnectionStringAsync("kafka");
+        await using var service = await ProbeService.CreateAsync(fixture, database, "probe-steady", topic,
+            consumes: false, options => options.Outbox.PollInterval = TimeSpan.FromMinutes(10));
+        await service.StartAsync();
+        await Poller.UntilAsync(() => DispatcherStatementsAsync(database), calls => calls == 1, "the dispatcher's first read");
+        for (var n = 1; n <= events; n++)
+        {
+            await service.PublishAsync(commit: true, new ProbeEvent($"steady-{n}", n));
+            TopicReader.ReadUntil(bootstrapServers, topic, read => read.Count == n);
+        }
+
+        // One read when the dispatcher started, then one per event: each marks the previous event sent and reads the next.
+        Assert.Equal(events + 1, await DispatcherStatementsAsync(database));
+        Assert.Equal(1, await UnsentRowsAsync(database)); // delivered, to be marked by the next read
+        await service.Host.StopAsync();
+        Assert.Equal(0, await UnsentRowsAsync(database));
+    }
+
+    /// <summary>How often the dispatcher ran its statement in this database (pg_stat_statements, preloaded by the AppHost).</summary>
+    private static async Task<long> DispatcherStatementsAsync(string database)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var install = new Npgsql.NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", connection);
+        await install.ExecuteNonQueryAsync();
+        await using var calls = new Npgsql.NpgsqlCommand("""
+            SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query LIKE 'WITH sent AS%'
+            """, connection);
+        return (long)(await calls.ExecuteScalarAsync())!;
     }
 
     private static async Task<bool> DispatcherWaitsForALockAsync(string database)

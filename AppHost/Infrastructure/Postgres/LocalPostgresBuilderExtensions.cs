@@ -75,6 +75,8 @@ public static class LocalPostgresBuilderExtensions
                 context.Args.Add("unix_socket_directories="); // TCP only: no socket folder to own or clean up
                 context.Args.Add("-c");
                 context.Args.Add("max_connections=300");
+                context.Args.Add("-c");
+                context.Args.Add("shared_preload_libraries=pg_stat_statements"); // which statements cost what, per database
             })
             .WithEndpoint(name: LocalPostgresResource.EndpointName, scheme: "tcp", isProxied: false)
             .WithHealthCheck(healthCheckKey)

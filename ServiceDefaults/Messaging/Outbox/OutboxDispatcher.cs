@@ -117,35 +117,54 @@ internal sealed class OutboxDispatcher<TContext>(
             return await MarkSentAndReadPendingAsync(connection, sent, token);
         }
 
-        var pending = await MarkSentAndReadAsync([], stoppingToken);
-        while (!stoppingToken.IsCancellationRequested)
+        // Rows Kafka acknowledged wait here to be marked sent by the next read, which the next NOTIFY or the poll
+        // interval brings: events arriving one at a time then cost one statement each instead of two.
+        List<OutboxMessage> unmarked = [];
+        try
         {
-            await ReportBacklogAsync(connection, stoppingToken);
-            if (pending.Count == 0)
+            var pending = await MarkSentAndReadAsync([], stoppingToken);
+            while (!stoppingToken.IsCancellationRequested)
             {
-                if (!notifiedSinceRead)
+                await ReportBacklogAsync(connection, unmarked, stoppingToken);
+                if (pending.Count == 0)
                 {
-                    // Wakes on NOTIFY from a committing writer, or after the poll interval if one was missed.
-                    await connection.WaitAsync(_options.PollInterval, stoppingToken);
+                    if (!notifiedSinceRead)
+                    {
+                        // Wakes on NOTIFY from a committing writer, or after the poll interval if one was missed.
+                        await connection.WaitAsync(_options.PollInterval, stoppingToken);
+                    }
+
+                    pending = await MarkSentAndReadAsync(unmarked, stoppingToken);
+                    unmarked = [];
+                    continue;
                 }
 
-                pending = await MarkSentAndReadAsync([], stoppingToken);
-                continue;
+                (pending, unmarked) = await _untilKafkaAnswers.ExecuteAsync<(List<OutboxMessage>, List<OutboxMessage>)>(async token =>
+                {
+                    var (delivered, refused) = await PublishAsync(pending, token);
+                    await ParkAsync(connection, refused, token);
+                    if (delivered.Count + refused.Count < pending.Count)
+                    {
+                        await MarkSentAndReadAsync(delivered, token);
+                        pending = pending.Except(delivered).Except(refused.Select(r => r.Row)).ToList();
+                        throw new KafkaException(ErrorCode.Local_MsgTimedOut);
+                    }
+
+                    // Read on at once when more rows committed meanwhile, or when a full batch suggests more are waiting.
+                    return notifiedSinceRead || pending.Count >= _options.BatchSize
+                        ? (await MarkSentAndReadAsync(delivered, token), [])
+                        : ([], delivered);
+                }, stoppingToken);
             }
-
-            pending = await _untilKafkaAnswers.ExecuteAsync(async token =>
+        }
+        finally
+        {
+            if (unmarked.Count > 0 && stoppingToken.IsCancellationRequested)
             {
-                var (delivered, refused) = await PublishAsync(pending, token);
-                await ParkAsync(connection, refused, token);
-                var next = await MarkSentAndReadAsync(delivered, token);
-                if (delivered.Count + refused.Count < pending.Count)
-                {
-                    pending = pending.Except(delivered).Except(refused.Select(r => r.Row)).ToList();
-                    throw new KafkaException(ErrorCode.Local_MsgTimedOut);
-                }
-
-                return next;
-            }, stoppingToken);
+                // Stopping: mark what was delivered, so the next dispatcher does not publish it again.
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await ((Task)MarkSentAndReadPendingAsync(connection, unmarked, timeout.Token)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
         }
     }
 
@@ -264,7 +283,8 @@ internal sealed class OutboxDispatcher<TContext>(
         }
     }
 
-    private async Task ReportBacklogAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    /// <summary>The backlog: rows not yet acknowledged by Kafka (those acknowledged but not yet marked sent excluded).</summary>
+    private async Task ReportBacklogAsync(NpgsqlConnection connection, List<OutboxMessage> acknowledged, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         if (now - _lastBacklogReport < BacklogReportInterval)
@@ -273,7 +293,11 @@ internal sealed class OutboxDispatcher<TContext>(
         }
 
         _lastBacklogReport = now;
-        await using var query = new NpgsqlCommand("SELECT count(*), min(time) FROM outbox_messages WHERE sent_at IS NULL AND parked_at IS NULL", connection);
+        await using var query = new NpgsqlCommand(
+            "SELECT count(*), min(time) FROM outbox_messages WHERE sent_at IS NULL AND parked_at IS NULL AND sequence <> ALL($1)", connection)
+        {
+            Parameters = { new() { Value = acknowledged.Select(row => row.Sequence).ToArray() } },
+        };
         await using var reader = await query.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         var oldest = reader.IsDBNull(1) ? now : reader.GetFieldValue<DateTimeOffset>(1);
