@@ -248,6 +248,32 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
         Assert.Equal(0, await UnsentRowsAsync(database));
     }
 
+    [Fact]
+    public async Task An_event_asked_to_heal_right_after_its_delivery_is_sent_again_as_a_healing_copy()
+    {
+        var database = await ProbeService.CreateDatabaseAsync(fixture);
+        var topic = fixture.CreateTopic("outbox-heal");
+        var bootstrapServers = await fixture.ConnectionStringAsync("kafka");
+        await using var service = await ProbeService.CreateAsync(fixture, database, "probe-heal", topic,
+            consumes: false, options => options.Outbox.PollInterval = TimeSpan.FromMinutes(10));
+        await service.StartAsync();
+        await Poller.UntilAsync(() => DispatcherStatementsAsync(database), calls => calls == 1, "the dispatcher's first read");
+        var published = Assert.Single(await service.PublishAsync(commit: true, new ProbeEvent("heal", 1)));
+        TopicReader.ReadUntil(bootstrapServers, topic, read => read.Count == 1); // delivered, to be marked sent by the next read
+
+        await using (var scope = service.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<ProbeDbContext>();
+            await using var transaction = await db.Database.BeginTransactionAsync();
+            Assert.True(await scope.ServiceProvider.GetRequiredService<IEventPublisher>().RepublishAsync(published.Id, CancellationToken.None));
+            await transaction.CommitAsync();
+        }
+
+        var records = TopicReader.ReadUntil(bootstrapServers, topic, read => read.Count == 2, timeout: TimeSpan.FromSeconds(10));
+        Assert.Equal([published.Id, published.Id], records.Select(r => r.Header("ce_id")));
+        Assert.Equal([null, "true"], records.Select(r => r.Header("ce_healing")));
+    }
+
     /// <summary>How often the dispatcher ran its statement in this database (pg_stat_statements, preloaded by the AppHost).</summary>
     private static async Task<long> DispatcherStatementsAsync(string database)
     {

@@ -185,18 +185,27 @@ internal sealed class OutboxDispatcher<TContext>(
 
     /// <summary>
     /// Marks the rows just delivered as sent and reads the next unsent ones, in one statement: one round trip and one
-    /// transaction per dispatch cycle. The read sees the table as it was before the update, hence the exclusion.
+    /// transaction per dispatch cycle. The read sees the table as it was before the update, hence the exclusion of the
+    /// rows it marks. A row asked to heal after it was read (<see cref="OutboxRedelivery"/>) is not marked: it is read
+    /// and sent again.
     /// </summary>
     internal async Task<List<OutboxMessage>> MarkSentAndReadPendingAsync(NpgsqlConnection connection, IReadOnlyCollection<OutboxMessage> sent,
         CancellationToken cancellationToken)
     {
         await using var query = new NpgsqlCommand("""
-            WITH sent AS (UPDATE outbox_messages SET sent_at = now(), healing = false WHERE sequence = ANY($1))
+            WITH sent AS (UPDATE outbox_messages SET sent_at = now(), healing = false
+                          WHERE sequence = ANY($1) AND (NOT healing OR sequence = ANY($3)) RETURNING sequence)
             SELECT sequence, id, topic, key, type, source, subject, time, data, traceparent, tracestate, healing
-            FROM outbox_messages WHERE sent_at IS NULL AND parked_at IS NULL AND sequence <> ALL($1) ORDER BY sequence LIMIT $2
+            FROM outbox_messages WHERE sent_at IS NULL AND parked_at IS NULL AND sequence NOT IN (SELECT sequence FROM sent)
+            ORDER BY sequence LIMIT $2
             """, connection)
         {
-            Parameters = { new() { Value = sent.Select(row => row.Sequence).ToArray() }, new() { Value = _options.BatchSize } },
+            Parameters =
+            {
+                new() { Value = sent.Select(row => row.Sequence).ToArray() },
+                new() { Value = _options.BatchSize },
+                new() { Value = sent.Where(row => row.Healing).Select(row => row.Sequence).ToArray() },
+            },
         };
         await using var reader = await query.ExecuteReaderAsync(cancellationToken);
         var rows = new List<OutboxMessage>();

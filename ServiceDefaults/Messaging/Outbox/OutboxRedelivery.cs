@@ -14,10 +14,13 @@ internal static class OutboxRedelivery
             UPDATE outbox_messages SET sent_at = NULL, healing = true, parked_at = NULL, park_reason = NULL WHERE id = {eventId}
             """, cancellationToken) > 0;
 
-    /// <summary>Marks unsent what the handler of consumed event <paramref name="causeId"/> published.</summary>
+    /// <summary>
+    /// Marks unsent what the handler of consumed event <paramref name="causeId"/> published, also a row the dispatcher
+    /// delivered but has not marked sent yet.
+    /// </summary>
     public static async Task<int> RepublishCausedByAsync(DbContext db, string causeId, CancellationToken cancellationToken) =>
         await MarkForRedeliveryAsync(db, $"""
-            UPDATE outbox_messages SET sent_at = NULL, healing = true WHERE caused_by = {causeId} AND sent_at IS NOT NULL
+            UPDATE outbox_messages SET sent_at = NULL, healing = true WHERE caused_by = {causeId} AND parked_at IS NULL
             """, cancellationToken);
 
     private static async Task<int> MarkForRedeliveryAsync(DbContext db, FormattableString update, CancellationToken cancellationToken)
