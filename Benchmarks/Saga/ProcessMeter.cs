@@ -12,7 +12,17 @@ internal static class ProcessMeter
     /// CPU seconds used by the process and its descendants so far: the live ones, plus those that ended and were
     /// reaped (a PostgreSQL backend per closed connection).
     /// </summary>
-    public static double TreeCpuSeconds(int root)
+    public static double TreeCpuSeconds(int root) =>
+        Tree(root).Sum(pid => Ticks(Stat($"/proc/{pid}/stat"), includeReapedChildren: pid == root)) / TicksPerSecond;
+
+    /// <summary>
+    /// How often the live processes of the tree went to sleep waiting so far (voluntary context switches). A PostgreSQL
+    /// backend waits above all for its client's next command, so for PostgreSQL this counts round trips, give or take
+    /// the waits for locks and for the WAL.
+    /// </summary>
+    public static long TreeWaits(int root) => Tree(root).Sum(pid => StatusValue(pid, "voluntary_ctxt_switches:"));
+
+    private static HashSet<int> Tree(int root)
     {
         var parents = AllProcesses().ToDictionary(pid => pid, ParentOf);
         var tree = new HashSet<int> { root };
@@ -28,7 +38,7 @@ internal static class ProcessMeter
             }
         }
 
-        return tree.Sum(pid => Ticks(Stat($"/proc/{pid}/stat"), includeReapedChildren: pid == root)) / TicksPerSecond;
+        return tree;
     }
 
     /// <summary>CPU seconds of this process's threads whose name starts with <paramref name="prefix"/>.</summary>
@@ -41,7 +51,7 @@ internal static class ProcessMeter
     public static (double Now, double Peak) LargestResidentSetMiB(int root)
     {
         var candidates = AllProcesses().Where(pid => pid == root || ParentOf(pid) == root);
-        var sizes = candidates.Select(pid => (Now: StatusKiB(pid, "VmRSS:"), Peak: StatusKiB(pid, "VmHWM:"))).ToList();
+        var sizes = candidates.Select(pid => (Now: StatusValue(pid, "VmRSS:"), Peak: StatusValue(pid, "VmHWM:"))).ToList();
         return sizes.Count == 0 ? (0, 0) : (sizes.Max(s => s.Now) / 1024.0, sizes.Max(s => s.Peak) / 1024.0);
     }
 
@@ -62,7 +72,7 @@ internal static class ProcessMeter
         fields.Length < 15 ? 0 : long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)
             + (includeReapedChildren ? long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture) : 0);
 
-    private static long StatusKiB(int pid, string field) =>
+    private static long StatusValue(int pid, string field) =>
         ReadOrEmpty($"/proc/{pid}/status").Split('\n').FirstOrDefault(line => line.StartsWith(field, StringComparison.Ordinal)) is { } line
             ? long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture)
             : 0;

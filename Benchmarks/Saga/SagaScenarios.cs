@@ -106,10 +106,12 @@ internal sealed class SagaScenarios(DistributedApplication app)
             var before = _meters.CpuSeconds();
             var memoryBefore = _meters.ServiceMemoryMiB();
             var databaseBefore = await PostgresWork.ReadAsync(app);
+            var waitsBefore = _meters.PostgresWaits();
             var clock = Stopwatch.StartNew();
             await load(catalog, outcomes, Record);
             var elapsed = clock.Elapsed;
             var used = Meters.Used(before, _meters.CpuSeconds());
+            var waits = _meters.PostgresWaits() - waitsBefore;
             var database = await PostgresWork.ReadAsync(app) - databaseBefore;
             var memory = _meters.ServiceMemoryMiB();
             var wrong = await catalog.VerifyAsync([.. Enumerable.Range(0, orders)], SettleDeadline);
@@ -130,6 +132,7 @@ internal sealed class SagaScenarios(DistributedApplication app)
                     statements = database.StatementsPerDatabase().ToDictionary(s => s.Database, s => Math.Round((double)s.Statements / orders, 2)),
                     transactions = Math.Round((double)database.Transactions / orders, 2),
                     walFlushes = Math.Round((double)database.WalFlushes / orders, 2),
+                    waits = Math.Round((double)waits / orders, 2),
                 },
                 residentMiB = memory.ToDictionary(e => e.Key, e => new { before = Math.Round(memoryBefore[e.Key].Now), after = Math.Round(e.Value.Now), peak = Math.Round(e.Value.Peak) }),
                 wrongOutcomes,
@@ -148,7 +151,8 @@ internal sealed class SagaScenarios(DistributedApplication app)
             Console.WriteLine($"  {"total",-10} {total,9:F2} {total * 1000 / orders,10:F2}");
             Console.WriteLine($"PostgreSQL per order: {result.postgresPerOrder.statements.Values.Sum():F2} statements " +
                 $"({string.Join(", ", result.postgresPerOrder.statements.Select(s => $"{s.Key} {s.Value:F2}"))}), " +
-                $"{result.postgresPerOrder.transactions:F2} transactions, {result.postgresPerOrder.walFlushes:F2} WAL flushes; the most frequent statements:");
+                $"{result.postgresPerOrder.transactions:F2} transactions, {result.postgresPerOrder.walFlushes:F2} WAL flushes, " +
+                $"{result.postgresPerOrder.waits:F2} waits (about one per round trip); the most frequent statements:");
             foreach (var (db, statement, calls) in database.MostFrequent(12))
             {
                 Console.WriteLine($"  {(double)calls / orders,6:F2}  {db,-11} {(statement.Length > 100 ? statement[..100] + "…" : statement)}");

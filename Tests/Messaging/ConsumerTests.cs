@@ -32,6 +32,44 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
     }
 
     [Fact]
+    public async Task An_applied_event_costs_one_database_command_for_its_inbox_record_and_its_handlers_changes()
+    {
+        var topic = fixture.CreateTopic("inbox-one-command");
+        var database = await ProbeService.CreateDatabaseAsync(fixture);
+        await using var consumer = await ProbeService.CreateAsync(fixture, database, "probe-one-command", topic, consumes: true);
+        var processor = consumer.Services.GetRequiredService<EventProcessor<ProbeDbContext>>();
+        Assert.Equal(ConsumeOutcome.Applied, await processor.ProcessAsync(Record(topic, offset: 0, ProbeEvent.CloudEvent("key-1", 1)), CancellationToken.None));
+        using var commands = new DatabaseCommands(new NpgsqlConnectionStringBuilder(database).Database!);
+
+        var outcome = await processor.ProcessAsync(Record(topic, offset: 1, ProbeEvent.CloudEvent("key-1", 2)), CancellationToken.None);
+
+        Assert.Equal(ConsumeOutcome.Applied, outcome);
+        var command = Assert.Single(commands.Executed); // the commit is not a command
+        Assert.Contains("inbox_messages", command);
+        Assert.Contains("applied_events", command);
+        Assert.Equal([("key-1", 1), ("key-1", 2)], (await consumer.AppliedAsync()).Select(a => (a.Key, a.Sequence)));
+    }
+
+    [Fact]
+    public async Task A_redelivered_event_its_handler_would_now_refuse_is_a_duplicate_not_a_dead_letter()
+    {
+        var topic = fixture.CreateTopic("inbox-refused-repeat");
+        var service = $"probe-refused-repeat-{Guid.NewGuid():N}";
+        fixture.KafkaCluster.CreateTopic($"{service}.dlq", partitions: 1, replicationFactor: 3);
+        await using var consumer = await ProbeService.CreateAsync(fixture, await ProbeService.CreateDatabaseAsync(fixture), service, topic, consumes: true);
+        var processor = consumer.Services.GetRequiredService<EventProcessor<ProbeDbContext>>();
+        var record = Record(topic, offset: 0, ProbeEvent.CloudEvent("key-1", 1, ProbeEvent.RejectRepeats));
+
+        var first = await processor.ProcessAsync(record, CancellationToken.None);
+        var again = await processor.ProcessAsync(record, CancellationToken.None);
+
+        Assert.Equal(ConsumeOutcome.Applied, first);
+        Assert.Equal(ConsumeOutcome.Duplicate, again);
+        Assert.Equal([("key-1", 1)], (await consumer.AppliedAsync()).Select(a => (a.Key, a.Sequence)));
+        Assert.Equal(0, TopicReader.HighWatermark(await fixture.ConnectionStringAsync("kafka"), $"{service}.dlq", 0));
+    }
+
+    [Fact]
     public async Task A_redelivered_copy_on_the_topic_is_skipped_by_the_inbox()
     {
         var topic = fixture.CreateTopic("inbox-redelivery", partitions: 1);

@@ -17,6 +17,7 @@ public sealed record ProbeEvent(string Key, int Sequence, string? Behaviour = nu
     public const string KeepFailing = "keep-failing";
     public const string Slow = "slow";
     public const string KeepTimingOut = "keep-timing-out";
+    public const string RejectRepeats = "reject-repeats";
 
     string IIntegrationEvent.Subject => Key;
 
@@ -73,6 +74,7 @@ public sealed class RecordProbe(ProbeDbContext db) : IEventHandler<ProbeEvent>
         ProbeEvent.KeepFailing => throw new InvalidOperationException("the probe keeps failing"),
         ProbeEvent.KeepTimingOut => throw new TimeoutException("the probe keeps timing out"),
         ProbeEvent.Slow => RecordAfterWorkAsync(probe, context, cancellationToken),
+        ProbeEvent.RejectRepeats => RecordUnlessAppliedAsync(probe, context, cancellationToken),
         _ => Record(probe, context),
     };
 
@@ -80,6 +82,17 @@ public sealed class RecordProbe(ProbeDbContext db) : IEventHandler<ProbeEvent>
     private async Task RecordAfterWorkAsync(ProbeEvent probe, EventContext context, CancellationToken cancellationToken)
     {
         await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
+        await Record(probe, context);
+    }
+
+    /// <summary>A handler with rules that refuse what it has seen, as a redelivered event meets it.</summary>
+    private async Task RecordUnlessAppliedAsync(ProbeEvent probe, EventContext context, CancellationToken cancellationToken)
+    {
+        if (await db.Applied.AnyAsync(applied => applied.EventId == context.Id, cancellationToken))
+        {
+            throw new EventRejectedException($"event {context.Id} was applied already");
+        }
+
         await Record(probe, context);
     }
 

@@ -133,31 +133,65 @@ internal sealed class EventProcessor<TContext>(
         }
     }
 
+    /// <summary>
+    /// Applies the event optimistically: redeliveries are rare, so the inbox record is written with the handler's
+    /// changes rather than checked first, which saves a round trip per event. A redelivery fails on the inbox's primary
+    /// key, or earlier on rules its first delivery changed; only then is the inbox asked whether it was a duplicate.
+    /// </summary>
     private async Task<ConsumeOutcome> ApplyOnceAsync(HandlerRegistration handler, object data, EventContext context, bool healing,
         CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ApplyAsync(handler, data, context, cancellationToken);
+            return ConsumeOutcome.Applied;
+        }
+        catch (Exception ex) when (!Failures.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            if (await AppliedBeforeAsync(context, healing, cancellationToken))
+            {
+                return ConsumeOutcome.Duplicate;
+            }
+
+            throw;
+        }
+    }
+
+    private async Task ApplyAsync(HandlerRegistration handler, object data, EventContext context, CancellationToken cancellationToken)
     {
         await using var scope = services.CreateAsyncScope();
         var consumed = scope.ServiceProvider.GetRequiredService<ConsumedEvent>();
         consumed.Context = context;
         var db = scope.ServiceProvider.GetRequiredService<TContext>();
         await using var transaction = await db.Database.BeginUnitOfWorkAsync(cancellationToken);
-        if (!await InboxStore.TryRecordAsync(db, Consumer, context, cancellationToken))
-        {
-            if (healing)
-            {
-                // Healing asks every service on the saga's path to answer again with what it published then.
-                await OutboxRedelivery.RepublishCausedByAsync(db, context.Id, cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
-            }
-
-            return ConsumeOutcome.Duplicate; // otherwise disposing the transaction rolls it back
-        }
-
+        InboxStore.Record(db, Consumer, context);
         await handler.Invoke(scope.ServiceProvider, data, context, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         consumed.Committed();
-        return ConsumeOutcome.Applied;
+    }
+
+    /// <summary>
+    /// Whether this consumer applied the event before. A healing copy of such an event asks every service on the saga's
+    /// path to answer again with what it published then.
+    /// </summary>
+    private async Task<bool> AppliedBeforeAsync(EventContext context, bool healing, CancellationToken cancellationToken)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<TContext>();
+        await using var transaction = await db.Database.BeginUnitOfWorkAsync(cancellationToken);
+        if (!await InboxStore.ContainsAsync(db, Consumer, context, cancellationToken))
+        {
+            return false;
+        }
+
+        if (healing)
+        {
+            await OutboxRedelivery.RepublishCausedByAsync(db, context.Id, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return true;
     }
 
     /// <summary>

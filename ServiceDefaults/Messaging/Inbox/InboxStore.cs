@@ -5,16 +5,17 @@ namespace ShopChoreography.ServiceDefaults.Messaging.Inbox;
 internal static class InboxStore
 {
     /// <summary>
-    /// Records the event in the current transaction; false when this consumer already recorded it. A concurrent
-    /// delivery of the same event waits on the primary key until the first transaction ends, then sees the conflict.
+    /// Adds the event's inbox record to the changes the handler's <c>SaveChanges</c> writes, in the same round trip. A
+    /// redelivery then fails on the primary key (a concurrent one waits there until the first transaction ends), so
+    /// nothing it did is kept; <see cref="ContainsAsync"/> tells that failure from a real one.
     /// </summary>
-    public static async Task<bool> TryRecordAsync(DbContext db, string consumer, EventContext context, CancellationToken cancellationToken)
-    {
-        var inserted = await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO inbox_messages (consumer, source, event_id, type, received_at)
-            VALUES ({consumer}, {context.Source}, {context.Id}, {context.Type}, now())
-            ON CONFLICT DO NOTHING
-            """, cancellationToken);
-        return inserted == 1;
-    }
+    public static void Record(DbContext db, string consumer, EventContext context) =>
+        db.Set<InboxMessage>().Add(new InboxMessage
+        {
+            Consumer = consumer, Source = context.Source, EventId = context.Id, Type = context.Type, ReceivedAt = DateTimeOffset.UtcNow,
+        });
+
+    public static Task<bool> ContainsAsync(DbContext db, string consumer, EventContext context, CancellationToken cancellationToken) =>
+        db.Set<InboxMessage>().AnyAsync(
+            message => message.Consumer == consumer && message.Source == context.Source && message.EventId == context.Id, cancellationToken);
 }
