@@ -25,11 +25,7 @@ public sealed class InventoryDbContext(DbContextOptions<InventoryDbContext> opti
             reservation.ToTable("reservations");
             reservation.HasKey(r => r.OrderId);
             reservation.Property(r => r.Status).HasConversion<string>().HasMaxLength(16);
-            reservation.OwnsMany(r => r.Lines, line =>
-            {
-                line.ToTable("reservation_lines");
-                line.Property(l => l.Sku).HasMaxLength(64);
-            });
+            reservation.ComplexCollection(r => r.Lines, lines => lines.ToJson()); // a jsonb column, as an order's lines
         });
     }
 }

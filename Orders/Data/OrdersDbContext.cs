@@ -36,12 +36,9 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
             order.Property(o => o.CancellationReason).HasMaxLength(64);
             order.Property(o => o.Version).IsRowVersion();
             order.HasIndex(o => new { o.Status, o.CreatedAt }); // stuck orders: those still in flight
-            order.OwnsMany(o => o.Lines, line =>
-            {
-                line.ToTable("order_lines");
-                line.Property(l => l.Sku).HasMaxLength(64);
-                line.Property(l => l.UnitPrice).HasPrecision(18, 2);
-            });
+            // Values of the order, never queried on their own: a jsonb column of its row, so loading an order for a
+            // saga step joins nothing and placing one inserts one row.
+            order.ComplexCollection(o => o.Lines, lines => lines.ToJson());
         });
         modelBuilder.Entity<OrderHistoryEntry>(history =>
         {
