@@ -1,9 +1,11 @@
 using Confluent.Kafka;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 using ShopChoreography.ServiceDefaults.Messaging;
 using ShopChoreography.ServiceDefaults.Messaging.Consumers;
 using ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
@@ -123,6 +125,11 @@ public static class MessagingBuilderExtensions
         services.AddHealthChecks().AddCheck<MessagingBacklogHealthCheck<TContext>>(MessagingBacklogHealthCheck<TContext>.Name, HealthStatus.Degraded);
         services.AddSingleton<DeadLetterPublisher>();
         services.AddSingleton<EventProcessor<TContext>>();
+        // A redelivered event fails on the inbox's primary key by design (see EventProcessor), which EF Core would log as
+        // an error each time. Whoever runs a command reports the failures it does not expect, with what it was doing
+        // (the consumer host, ASP.NET Core's exception handler), so EF Core's own report of them goes to Debug.
+        services.ConfigureDbContext<TContext>(db => db.ConfigureWarnings(events => events.Log(
+            (RelationalEventId.CommandError, LogLevel.Debug), (CoreEventId.SaveChangesFailed, LogLevel.Debug))));
         services.AddSingleton<DeadLetterReplay>();
         AddHostedSingleton<OutboxDispatcher<TContext>>(services);
         AddHostedSingleton<ConsumerHost<TContext>>(services);

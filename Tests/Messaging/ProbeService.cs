@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using ShopChoreography.ServiceDefaults.Messaging;
 using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 using ShopChoreography.Tests.Distributed;
@@ -121,6 +122,11 @@ public sealed class ProbeService : IAsyncDisposable
 
     public IServiceProvider Services => Host.Services;
 
+    /// <summary>What the service logged at Error or above, as "category: message".</summary>
+    public IEnumerable<string> ErrorsLogged => Services.GetFakeLogCollector().GetSnapshot()
+        .Where(log => log.Level >= LogLevel.Error)
+        .Select(log => $"{log.Category}: {log.Message}");
+
     public static async Task<string> CreateDatabaseAsync(DistributedAppFixture fixture)
     {
         var connectionString = await fixture.CreateDatabaseAsync("probe");
@@ -143,7 +149,7 @@ public sealed class ProbeService : IAsyncDisposable
         string topic, Action<MessagingBuilder>? handle, Action<MessagingOptions>? configure)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFakeLogging();
         builder.Configuration.AddInMemoryCollection([
             new("ConnectionStrings:kafka", await fixture.ConnectionStringAsync("kafka")),
             new("ConnectionStrings:probedb", database),
