@@ -53,7 +53,7 @@ public sealed class DatabaseMigrationTests(DistributedAppFixture fixture)
     {
         var orderId = Guid.NewGuid();
         var emptyOrderId = Guid.NewGuid();
-        await using var orders = Context<OrdersDbContext>(await fixture.CreateDatabaseAsync("orders_lines"));
+        await using var orders = new OrdersDbContext(Options<OrdersDbContext>(await fixture.CreateDatabaseAsync("orders_lines")));
         await orders.GetService<IMigrator>().MigrateAsync("20261128180000_OutboxWakeUpTrigger");
         await orders.Database.ExecuteSqlAsync($"""
             INSERT INTO orders ("Id", "CustomerId", "Status", "Total", "CreatedAt", "HealAttempts")
@@ -61,7 +61,7 @@ public sealed class DatabaseMigrationTests(DistributedAppFixture fixture)
             INSERT INTO order_lines ("OrderId", "Sku", "Quantity", "UnitPrice")
             VALUES ({orderId}, 'sku-b', 2, 12.34), ({orderId}, 'sku-a', 1, 0.50);
             """);
-        await using var inventory = Context<InventoryDbContext>(await fixture.CreateDatabaseAsync("inventory_lines"));
+        await using var inventory = new InventoryDbContext(Options<InventoryDbContext>(await fixture.CreateDatabaseAsync("inventory_lines")));
         await inventory.GetService<IMigrator>().MigrateAsync("20261128180000_OutboxWakeUpTrigger");
         await inventory.Database.ExecuteSqlAsync($"""
             INSERT INTO reservations ("OrderId", "Status") VALUES ({orderId}, 'Reserved');
@@ -88,9 +88,8 @@ public sealed class DatabaseMigrationTests(DistributedAppFixture fixture)
     private static async Task<List<string>> RowsAsync(DbContext db, string sql) =>
         await db.Database.SqlQueryRaw<string>(sql).ToListAsync();
 
-    private static TContext Context<TContext>(string connectionString) where TContext : DbContext =>
-        (TContext)Activator.CreateInstance(typeof(TContext),
-            new DbContextOptionsBuilder<TContext>().UseNpgsql(connectionString).Options)!;
+    private static DbContextOptions<TContext> Options<TContext>(string connectionString) where TContext : DbContext =>
+        new DbContextOptionsBuilder<TContext>().UseNpgsql(connectionString).Options;
 
     private static IHost Replica(string connectionString)
     {
