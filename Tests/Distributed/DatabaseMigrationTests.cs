@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging.Testing;
 using Npgsql;
 using ShopChoreography.Inventory.Data;
 using ShopChoreography.Orders.Data;
+using ShopChoreography.Tests.Probing;
 
 namespace ShopChoreography.Tests.Distributed;
 
@@ -34,7 +35,7 @@ public sealed class DatabaseMigrationTests(DistributedAppFixture fixture)
             Assert.Empty(await db.Database.GetPendingMigrationsAsync());
             Assert.Equal(0, await db.Orders.CountAsync());
             // A new database is the normal case: an operator must not find errors in the logs for it.
-            var errors = ErrorsLogged(first).Concat(ErrorsLogged(second)).ToList();
+            var errors = first.Services.ErrorsLogged().Concat(second.Services.ErrorsLogged()).ToList();
             Assert.True(errors.Count == 0, string.Join(Environment.NewLine, errors));
         }
         finally
@@ -99,11 +100,6 @@ public sealed class DatabaseMigrationTests(DistributedAppFixture fixture)
         builder.Logging.AddFakeLogging();
         return builder.Build();
     }
-
-    private static IEnumerable<string> ErrorsLogged(IHost replica) =>
-        replica.Services.GetFakeLogCollector().GetSnapshot()
-            .Where(log => log.Level >= LogLevel.Error)
-            .Select(log => $"{log.Category}: {log.Message} {log.Exception?.Message}");
 
     private static async Task<List<string>> AppliedMigrationsAsync(string connectionString)
     {

@@ -29,7 +29,7 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         Assert.Equal(7, outcomes.Count(outcome => outcome == ConsumeOutcome.Duplicate));
         Assert.Equal(ConsumeOutcome.Duplicate, later);
         Assert.Equal([("key-1", 1)], (await consumer.AppliedAsync()).Select(a => (a.Key, a.Sequence)));
-        Assert.Empty(consumer.ErrorsLogged); // redeliveries are normal with Kafka: an operator must not be alarmed by them
+        Assert.Empty(consumer.Services.ErrorsLogged()); // redeliveries are normal with Kafka: an operator must not be alarmed by them
     }
 
     [Fact]

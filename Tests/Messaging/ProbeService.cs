@@ -122,11 +122,6 @@ public sealed class ProbeService : IAsyncDisposable
 
     public IServiceProvider Services => Host.Services;
 
-    /// <summary>What the service logged at Error or above, as "category: message".</summary>
-    public IEnumerable<string> ErrorsLogged => Services.GetFakeLogCollector().GetSnapshot()
-        .Where(log => log.Level >= LogLevel.Error)
-        .Select(log => $"{log.Category}: {log.Message}");
-
     public static async Task<string> CreateDatabaseAsync(DistributedAppFixture fixture)
     {
         var connectionString = await fixture.CreateDatabaseAsync("probe");
