@@ -68,26 +68,11 @@ public static class PlaceOrder
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [IdempotencyHeader] = [keyProblem] });
         }
 
-        await using var transaction = await db.Database.BeginUnitOfWorkAsync(cancellationToken);
         var orderId = Guid.CreateVersion7();
-        if (idempotencyKey.Length > 0)
+        var requestHash = idempotencyKey.Length > 0 ? order.Hash() : null;
+        if (requestHash is not null)
         {
-            var requestHash = order.Hash();
-            // A concurrent request with the same key waits here until the first one commits, then sees its row.
-            var claimed = await db.Database.ExecuteSqlAsync($"""
-                INSERT INTO idempotency_keys ("Key", "RequestHash", "OrderId", "CreatedAt")
-                VALUES ({idempotencyKey}, {requestHash}, {orderId}, {clock.GetUtcNow()})
-                ON CONFLICT DO NOTHING
-                """, cancellationToken);
-            if (claimed == 0)
-            {
-                var earlier = await db.IdempotencyKeys.AsNoTracking().SingleAsync(k => k.Key == idempotencyKey, cancellationToken);
-                return earlier.RequestHash == requestHash
-                    ? Accepted(earlier.OrderId)
-                    : TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity,
-                        title: "Idempotency-Key reused with a different request",
-                        detail: $"The key '{idempotencyKey}' was already used for a different order; use a new key for a new order.");
-            }
+            db.IdempotencyKeys.Add(new IdempotencyKey { Key = idempotencyKey, RequestHash = requestHash, OrderId = orderId, CreatedAt = clock.GetUtcNow() });
         }
 
         db.Orders.Add(new Order
@@ -99,8 +84,30 @@ public static class PlaceOrder
             Lines = [.. order.Items],
         });
         db.Record(orderId, events.Publish(new OrderCreated(orderId, order.CustomerId, order.Total, order.Items)));
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        // These few rows go in one batch, which PostgreSQL runs as one implicit transaction: all or nothing without
+        // the BEGIN and COMMIT that EF Core would add, so placing an order is one round trip.
+        db.Database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException) when (requestHash is not null)
+        {
+            // A request with the same key was placed first (a concurrent one waits on the key until it commits): this
+            // one changed nothing.
+            var earlier = await db.IdempotencyKeys.AsNoTracking().SingleOrDefaultAsync(k => k.Key == idempotencyKey, cancellationToken);
+            if (earlier is null)
+            {
+                throw;
+            }
+
+            return earlier.RequestHash == requestHash
+                ? Accepted(earlier.OrderId)
+                : TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity,
+                    title: "Idempotency-Key reused with a different request",
+                    detail: $"The key '{idempotencyKey}' was already used for a different order; use a new key for a new order.");
+        }
+
         return Accepted(orderId);
     }
 
