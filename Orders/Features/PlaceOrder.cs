@@ -68,11 +68,11 @@ public static class PlaceOrder
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [IdempotencyHeader] = [keyProblem] });
         }
 
-        var orderId = Guid.CreateVersion7();
+        var (orderId, now) = (Guid.CreateVersion7(), clock.GetUtcNow());
         var requestHash = idempotencyKey.Length > 0 ? order.Hash() : null;
         if (requestHash is not null)
         {
-            db.IdempotencyKeys.Add(new IdempotencyKey { Key = idempotencyKey, RequestHash = requestHash, OrderId = orderId, CreatedAt = clock.GetUtcNow() });
+            db.IdempotencyKeys.Add(new IdempotencyKey { Key = idempotencyKey, RequestHash = requestHash, OrderId = orderId, CreatedAt = now });
         }
 
         db.Orders.Add(new Order
@@ -80,7 +80,7 @@ public static class PlaceOrder
             Id = orderId,
             CustomerId = order.CustomerId,
             Total = order.Total,
-            CreatedAt = clock.GetUtcNow(),
+            CreatedAt = now,
             Lines = [.. order.Items],
         });
         db.Record(orderId, events.Publish(new OrderCreated(orderId, order.CustomerId, order.Total, order.Items)));
