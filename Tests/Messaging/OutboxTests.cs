@@ -334,6 +334,66 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task A_dispatch_cycle_reads_through_the_indexes_however_much_the_table_grew_since_the_dispatcher_started()
+    {
+        // Prepared as the services' connections are (AddServiceDatabase), and with no ANALYZE to replan behind the test's
+        // back: as on a fresh database under load, before autovacuum first visits the table.
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(await ProbeService.CreateDatabaseAsync(fixture))
+            { MaxAutoPrepare = 64, AutoPrepareMinUsages = 2 }.ConnectionString;
+        await ExecuteAsync(database, "ALTER TABLE outbox_messages SET (autovacuum_enabled = false)");
+        await using var service = await ProbeService.CreateAsync(fixture, database, "probe-grown", fixture.CreateTopic("outbox-grown"), consumes: false);
+        var dispatcher = service.Services.GetRequiredService<OutboxDispatcher<ProbeDbContext>>();
+        await using var connection = await dispatcher.OpenConnectionAsync(CancellationToken.None);
+        for (var cycle = 0; cycle < 10; cycle++)
+        {
+            await dispatcher.MarkSentAndReadPendingAsync(connection, sent: [], CancellationToken.None);
+        }
+
+        // A day of sent events, then one to send.
+        await ExecuteAsync(database, """
+            INSERT INTO outbox_messages (id, topic, key, type, source, subject, time, data, healing, sent_at)
+            SELECT gen_random_uuid(), 'sent', 'key', 'test.probe.v1', '/probe', 'key', now(), convert_to(repeat('x', 200), 'UTF8'), false, now()
+            FROM generate_series(1, 20000)
+            """);
+        var pending = await service.PublishAsync(commit: true, new ProbeEvent("grown", 1));
+        await ExecuteAsync(database, """
+            CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+            SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0);
+            """);
+        var read = await dispatcher.MarkSentAndReadPendingAsync(connection, sent: [], CancellationToken.None);
+        var readAfterMarking = await dispatcher.MarkSentAndReadPendingAsync(connection, sent: read, CancellationToken.None);
+
+        Assert.Equal(pending.Select(e => e.Id), read.Select(row => row.Id.ToString()));
+        Assert.Empty(readAfterMarking);
+        // Scanning the table reads its 20,000 rows' 800 pages; through the indexes, a cycle touches a few dozen at most.
+        var (calls, pagesPerCall) = await DispatcherPagesPerCallAsync(database);
+        Assert.Equal(2, calls);
+        Assert.InRange(pagesPerCall, 0, 50);
+    }
+
+    private static async Task ExecuteAsync(string database, string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<(long Calls, double PagesPerCall)> DispatcherPagesPerCallAsync(string database)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var pages = new Npgsql.NpgsqlCommand("""
+            SELECT coalesce(sum(calls), 0)::bigint, coalesce(sum(shared_blks_hit + shared_blks_read)::float8 / nullif(sum(calls), 0), 0)
+            FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query LIKE 'WITH sent AS%'
+            """, connection);
+        await using var reader = await pages.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetDouble(1));
+    }
+
+    [Fact]
     public async Task An_event_published_again_after_a_crash_before_mark_as_sent_keeps_its_id_and_is_applied_once()
     {
         var topic = fixture.CreateTopic("outbox-crash");

@@ -46,6 +46,14 @@ internal sealed class OutboxDispatcher<TContext>(
     /// </summary>
     private const string LeaderSessionKeepalives = "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3";
 
+    /// <summary>
+    /// Plans the dispatcher's statements on every run, as the table is then. A prepared statement otherwise keeps the
+    /// generic plan it settled on after five runs: on a new, nearly empty outbox that is a scan of the whole table, and
+    /// it stays one as the table grows (sent rows are kept for days) until an ANALYZE replans it, so every cycle read
+    /// every row. Planning costs a fraction of a millisecond per cycle.
+    /// </summary>
+    private const string LeaderSessionPlans = "-c plan_cache_mode=force_custom_plan";
+
     public static readonly TimeSpan DeadLeaderBound = TimeSpan.FromSeconds(5 + 3 * 2);
 
     private static readonly HashSet<ErrorCode> RefusedForGood =
@@ -176,7 +184,7 @@ internal sealed class OutboxDispatcher<TContext>(
             var connectionString = scope.ServiceProvider.GetRequiredService<TContext>().Database.GetConnectionString();
             // Unpooled: closing the connection ends the session, which releases the dispatcher lock at once.
             var leaderConnection = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false };
-            leaderConnection.Options = $"{leaderConnection.Options} {LeaderSessionKeepalives}".Trim();
+            leaderConnection.Options = $"{leaderConnection.Options} {LeaderSessionKeepalives} {LeaderSessionPlans}".Trim();
             _dataSource = NpgsqlDataSource.Create(leaderConnection);
         }
 
