@@ -7,10 +7,12 @@ namespace ShopChoreography.Benchmarks.Saga;
 /// <summary>
 /// What the services asked of PostgreSQL, from its cumulative statistics: statements executed in each of their
 /// databases (pg_stat_statements, which the local server preloads), transactions committed (each statement outside an
-/// explicit transaction is one) and WAL flushes to disk (each an fsync). Counts, not times: unlike CPU seconds they
-/// do not vary with a noisy machine, so they show what a change saves even when throughput cannot.
+/// explicit transaction is one), pages those statements read (8 KiB each, from shared buffers or not) and WAL flushes to
+/// disk (each an fsync). Counts, not times: unlike CPU seconds they do not vary with a noisy machine, so they show what a
+/// change saves even when throughput cannot.
 /// </summary>
-internal sealed record PostgresWork(IReadOnlyDictionary<(string Database, string Statement), long> Calls, long Transactions, long WalFlushes)
+internal sealed record PostgresWork(
+    IReadOnlyDictionary<(string Database, string Statement), long> Calls, long Pages, long Transactions, long WalFlushes)
 {
     public static readonly string[] Databases = ["ordersdb", "paymentsdb", "inventorydb"];
 
@@ -25,8 +27,9 @@ internal sealed record PostgresWork(IReadOnlyDictionary<(string Database, string
 
         // The statistics a backend gathers reach these views within about a second; a run lasts far longer.
         var calls = new Dictionary<(string, string), long>();
+        var pages = 0L;
         await using (var statements = new NpgsqlCommand("""
-            SELECT d.datname, s.query, sum(s.calls)::bigint
+            SELECT d.datname, s.query, sum(s.calls)::bigint, sum(s.shared_blks_hit + s.shared_blks_read)::bigint
             FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
             WHERE d.datname = ANY($1) GROUP BY 1, 2
             """, connection) { Parameters = { new() { Value = Databases } } })
@@ -35,6 +38,7 @@ internal sealed record PostgresWork(IReadOnlyDictionary<(string Database, string
             while (await reader.ReadAsync())
             {
                 calls[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
+                pages += reader.GetInt64(3);
             }
         }
 
@@ -43,7 +47,7 @@ internal sealed record PostgresWork(IReadOnlyDictionary<(string Database, string
             """, connection) { Parameters = { new() { Value = Databases } } };
         await using var totalsReader = await totals.ExecuteReaderAsync();
         await totalsReader.ReadAsync();
-        return new PostgresWork(calls, totalsReader.GetInt64(0), totalsReader.GetInt64(1));
+        return new PostgresWork(calls, pages, totalsReader.GetInt64(0), totalsReader.GetInt64(1));
     }
 
     /// <summary>Statements executed in each database, in <see cref="Databases"/> order.</summary>
@@ -57,5 +61,5 @@ internal sealed record PostgresWork(IReadOnlyDictionary<(string Database, string
 
     public static PostgresWork operator -(PostgresWork after, PostgresWork before) =>
         new(after.Calls.ToDictionary(c => c.Key, c => c.Value - before.Calls.GetValueOrDefault(c.Key)),
-            after.Transactions - before.Transactions, after.WalFlushes - before.WalFlushes);
+            after.Pages - before.Pages, after.Transactions - before.Transactions, after.WalFlushes - before.WalFlushes);
 }

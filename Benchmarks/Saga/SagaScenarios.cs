@@ -130,6 +130,7 @@ internal sealed class SagaScenarios(DistributedApplication app)
                 postgresPerOrder = new
                 {
                     statements = database.StatementsPerDatabase().ToDictionary(s => s.Database, s => Math.Round((double)s.Statements / orders, 2)),
+                    pages = Math.Round((double)database.Pages / orders, 1),
                     transactions = Math.Round((double)database.Transactions / orders, 2),
                     walFlushes = Math.Round((double)database.WalFlushes / orders, 2),
                     waits = Math.Round((double)waits / orders, 2),
@@ -150,8 +151,8 @@ internal sealed class SagaScenarios(DistributedApplication app)
 
             Console.WriteLine($"  {"total",-10} {total,9:F2} {total * 1000 / orders,10:F2}");
             Console.WriteLine($"PostgreSQL per order: {result.postgresPerOrder.statements.Values.Sum():F2} statements " +
-                $"({string.Join(", ", result.postgresPerOrder.statements.Select(s => $"{s.Key} {s.Value:F2}"))}), " +
-                $"{result.postgresPerOrder.transactions:F2} transactions, {result.postgresPerOrder.walFlushes:F2} WAL flushes, " +
+                $"({string.Join(", ", result.postgresPerOrder.statements.Select(s => $"{s.Key} {s.Value:F2}"))}) reading " +
+                $"{result.postgresPerOrder.pages:F1} pages, {result.postgresPerOrder.transactions:F2} transactions, {result.postgresPerOrder.walFlushes:F2} WAL flushes, " +
                 $"{result.postgresPerOrder.waits:F2} waits (about one per round trip); the most frequent statements:");
             foreach (var (db, statement, calls) in database.MostFrequent(12))
             {
