@@ -12,7 +12,7 @@ namespace ShopChoreography.Benchmarks.Saga;
 /// change saves even when throughput cannot.
 /// </summary>
 internal sealed record PostgresWork(
-    IReadOnlyDictionary<(string Database, string Statement), long> Calls, long Pages, long Transactions, long WalFlushes)
+    IReadOnlyDictionary<(string Database, string Statement), StatementWork> Statements, long Transactions, long WalFlushes)
 {
     public static readonly string[] Databases = ["ordersdb", "paymentsdb", "inventorydb"];
 
@@ -26,19 +26,17 @@ internal sealed record PostgresWork(
         }
 
         // The statistics a backend gathers reach these views within about a second; a run lasts far longer.
-        var calls = new Dictionary<(string, string), long>();
-        var pages = 0L;
-        await using (var statements = new NpgsqlCommand("""
+        var statements = new Dictionary<(string, string), StatementWork>();
+        await using (var query = new NpgsqlCommand("""
             SELECT d.datname, s.query, sum(s.calls)::bigint, sum(s.shared_blks_hit + s.shared_blks_read)::bigint
             FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
             WHERE d.datname = ANY($1) GROUP BY 1, 2
             """, connection) { Parameters = { new() { Value = Databases } } })
-        await using (var reader = await statements.ExecuteReaderAsync())
+        await using (var reader = await query.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
             {
-                calls[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
-                pages += reader.GetInt64(3);
+                statements[(reader.GetString(0), reader.GetString(1))] = new(reader.GetInt64(2), reader.GetInt64(3));
             }
         }
 
@@ -47,19 +45,27 @@ internal sealed record PostgresWork(
             """, connection) { Parameters = { new() { Value = Databases } } };
         await using var totalsReader = await totals.ExecuteReaderAsync();
         await totalsReader.ReadAsync();
-        return new PostgresWork(calls, pages, totalsReader.GetInt64(0), totalsReader.GetInt64(1));
+        return new PostgresWork(statements, totalsReader.GetInt64(0), totalsReader.GetInt64(1));
     }
+
+    public long Pages => Statements.Values.Sum(s => s.Pages);
 
     /// <summary>Statements executed in each database, in <see cref="Databases"/> order.</summary>
     public IEnumerable<(string Database, long Statements)> StatementsPerDatabase() =>
-        Databases.Select(database => (database, Calls.Where(c => c.Key.Database == database).Sum(c => c.Value)));
+        Databases.Select(database => (database, Statements.Where(s => s.Key.Database == database).Sum(s => s.Value.Calls)));
 
     /// <summary>The statements run most often, with their database and text on one line.</summary>
-    public IEnumerable<(string Database, string Statement, long Calls)> MostFrequent(int count) =>
-        Calls.Where(c => c.Value > 0).OrderByDescending(c => c.Value).Take(count)
-            .Select(c => (c.Key.Database, string.Join(' ', c.Key.Statement.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)), c.Value));
+    public IEnumerable<(string Database, string Statement, StatementWork Work)> MostFrequent(int count) =>
+        Statements.Where(s => s.Value.Calls > 0).OrderByDescending(s => s.Value.Calls).Take(count)
+            .Select(s => (s.Key.Database, string.Join(' ', s.Key.Statement.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)), s.Value));
 
     public static PostgresWork operator -(PostgresWork after, PostgresWork before) =>
-        new(after.Calls.ToDictionary(c => c.Key, c => c.Value - before.Calls.GetValueOrDefault(c.Key)),
-            after.Pages - before.Pages, after.Transactions - before.Transactions, after.WalFlushes - before.WalFlushes);
+        new(after.Statements.ToDictionary(s => s.Key, s => s.Value - before.Statements.GetValueOrDefault(s.Key)),
+            after.Transactions - before.Transactions, after.WalFlushes - before.WalFlushes);
+}
+
+/// <summary>How often a statement ran and the pages it read in all.</summary>
+internal readonly record struct StatementWork(long Calls, long Pages)
+{
+    public static StatementWork operator -(StatementWork after, StatementWork before) => new(after.Calls - before.Calls, after.Pages - before.Pages);
 }

@@ -153,10 +153,11 @@ internal sealed class SagaScenarios(DistributedApplication app)
             Console.WriteLine($"PostgreSQL per order: {result.postgresPerOrder.statements.Values.Sum():F2} statements " +
                 $"({string.Join(", ", result.postgresPerOrder.statements.Select(s => $"{s.Key} {s.Value:F2}"))}) reading " +
                 $"{result.postgresPerOrder.pages:F1} pages, {result.postgresPerOrder.transactions:F2} transactions, {result.postgresPerOrder.walFlushes:F2} WAL flushes, " +
-                $"{result.postgresPerOrder.waits:F2} waits (about one per round trip); the most frequent statements:");
-            foreach (var (db, statement, calls) in database.MostFrequent(12))
+                $"{result.postgresPerOrder.waits:F2} waits (about one per round trip); the most frequent statements and the pages each read:");
+            foreach (var (db, statement, work) in database.MostFrequent(12))
             {
-                Console.WriteLine($"  {(double)calls / orders,6:F2}  {db,-11} {(statement.Length > 100 ? statement[..100] + "…" : statement)}");
+                Console.WriteLine($"  {(double)work.Calls / orders,6:F2}  {db,-11} {(double)work.Pages / work.Calls,5:F1} pages  " +
+                    (statement.Length > 90 ? statement[..90] + "…" : statement));
             }
 
             foreach (var (service, mib) in memory)
