@@ -35,6 +35,12 @@ public sealed class Order
 
     public DateTimeOffset? LastHealedAt { get; private set; }
 
+    /// <summary>
+    /// When Payments gave the money back (its <c>PaymentRefunded</c>), whatever the order's status then: the refund and
+    /// the cancellation it follows arrive on two topics, in either order. A cancelled order without it awaits a refund.
+    /// </summary>
+    public DateTimeOffset? RefundedAt { get; private set; }
+
     /// <summary>PostgreSQL's row version: two handlers updating one order at once conflict, and the later retries.</summary>
     public uint Version { get; private set; }
 
@@ -59,6 +65,8 @@ public sealed class Order
         Status = OrderStatus.Completed;
         return true;
     }
+
+    public void RecordRefund(DateTimeOffset at) => RefundedAt ??= at;
 
     /// <summary>True when this call cancelled the order.</summary>
     public bool Cancel(string reason)

@@ -36,6 +36,8 @@ public sealed class OrdersDbContext(DbContextOptions<OrdersDbContext> options) :
             order.Property(o => o.CancellationReason).HasMaxLength(64);
             order.Property(o => o.Version).IsRowVersion();
             order.HasIndex(o => new { o.Status, o.CreatedAt }); // stuck orders: those still in flight
+            order.HasIndex(o => o.CreatedAt).HasDatabaseName("ix_orders_awaiting_refund") // and those awaiting a refund
+                .HasFilter($"\"Status\" = '{OrderStatus.Cancelled}' AND \"CancellationReason\" = '{CancellationReasons.OutOfStock}' AND \"RefundedAt\" IS NULL");
             // Values of the order, never queried on their own: a jsonb column of its row, so loading an order for a
             // saga step joins nothing and placing one inserts one row.
             order.ComplexCollection(o => o.Lines, lines => lines.ToJson());

@@ -48,12 +48,13 @@ public sealed class CancelOrderOnInventoryReservationFailed(OrdersDbContext db, 
         await db.CancelAsync(reservation.OrderId, reservation.Reason, context, events, saga, afterCommit, cancellationToken);
 }
 
-/// <summary>The refund changes nothing in Orders, but it belongs to the order's story.</summary>
-public sealed class RecordRefundOnPaymentRefunded(OrdersDbContext db) : IEventHandler<PaymentRefunded>
+/// <summary>The refund settles nothing in Orders, but it ends the wait for it (see <c>StuckOrders</c>) and belongs to the order's story.</summary>
+public sealed class RecordRefundOnPaymentRefunded(OrdersDbContext db, TimeProvider clock) : IEventHandler<PaymentRefunded>
 {
     public async Task HandleAsync(PaymentRefunded refund, EventContext context, CancellationToken cancellationToken)
     {
         var order = await db.FindOrderAsync(refund.OrderId, cancellationToken);
+        order.RecordRefund(context.Time ?? clock.GetUtcNow());
         db.Record(order.Id, context);
     }
 }

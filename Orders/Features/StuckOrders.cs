@@ -51,11 +51,10 @@ public static class StuckOrders
     {
         var cutoff = now - options.StepDeadline;
         var watchRefundsSince = now - options.RefundWatchWindow;
-        var refunded = EventTypes.TypeOf<PaymentRefunded>();
         var rows = await db.Orders.AsNoTracking()
             .Where(o => o.Status == OrderStatus.Pending || o.Status == OrderStatus.Paid ||
                         (o.Status == OrderStatus.Cancelled && o.CancellationReason == CancellationReasons.OutOfStock &&
-                         o.CreatedAt > watchRefundsSince && !db.History.Any(h => h.OrderId == o.Id && h.Type == refunded)))
+                         o.RefundedAt == null && o.CreatedAt > watchRefundsSince))
             .Select(o => new
             {
                 o.Id, o.Status, o.HealAttempts, o.LastHealedAt,

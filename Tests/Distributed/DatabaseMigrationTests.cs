@@ -86,6 +86,30 @@ public sealed class DatabaseMigrationTests(DistributedAppFixture fixture)
             """SELECT concat_ws(' ', "Sku", "Quantity") AS "Value" FROM reservation_lines ORDER BY "Id" """));
     }
 
+    [Fact]
+    public async Task An_order_refunded_before_orders_remembered_their_refund_keeps_its_refund_time_and_does_not_await_one()
+    {
+        Guid refunded = Guid.NewGuid(), awaitingRefund = Guid.NewGuid();
+        var refundedAt = new DateTimeOffset(2026, 12, 1, 10, 0, 5, TimeSpan.Zero);
+        await using var orders = new OrdersDbContext(Options<OrdersDbContext>(await fixture.CreateDatabaseAsync("orders_refunds")));
+        await orders.GetService<IMigrator>().MigrateAsync("20261203081424_LinesAsJson");
+        await orders.Database.ExecuteSqlAsync($"""
+            INSERT INTO orders ("Id", "CustomerId", "Status", "CancellationReason", "Total", "CreatedAt", "HealAttempts", "Lines")
+            VALUES ({refunded}, 'alice', 'Cancelled', 'out-of-stock', 10, now(), 0, '[]'),
+                   ({awaitingRefund}, 'bob', 'Cancelled', 'out-of-stock', 10, now(), 0, '[]');
+            INSERT INTO order_history ("OrderId", "EventId", "Type", "Source", "Time")
+            VALUES ({refunded}, 'e-1', 'shop.orders.order-cancelled.v1', '/orders', {refundedAt.AddSeconds(-5)}),
+                   ({refunded}, 'e-2', 'shop.payments.payment-refunded.v1', '/payments', {refundedAt}),
+                   ({awaitingRefund}, 'e-3', 'shop.orders.order-cancelled.v1', '/orders', {refundedAt});
+            """);
+
+        await orders.Database.MigrateAsync();
+
+        var refundTimes = await orders.Orders.AsNoTracking().ToDictionaryAsync(o => o.Id, o => o.RefundedAt);
+        Assert.Equal(refundedAt, refundTimes[refunded]);
+        Assert.Null(refundTimes[awaitingRefund]);
+    }
+
     private static async Task<List<string>> RowsAsync(DbContext db, string sql) =>
         await db.Database.SqlQueryRaw<string>(sql).ToListAsync();
 

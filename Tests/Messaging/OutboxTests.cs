@@ -274,19 +274,11 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
         Assert.Equal([null, "true"], records.Select(r => r.Header("ce_healing")));
     }
 
-    /// <summary>How often the dispatcher ran its statement in this database (pg_stat_statements, preloaded by the AppHost).</summary>
-    private static async Task<long> DispatcherStatementsAsync(string database)
-    {
-        await using var connection = new Npgsql.NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var install = new Npgsql.NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", connection);
-        await install.ExecuteNonQueryAsync();
-        await using var calls = new Npgsql.NpgsqlCommand("""
-            SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
-            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query LIKE 'WITH sent AS%'
-            """, connection);
-        return (long)(await calls.ExecuteScalarAsync())!;
-    }
+    private const string DispatcherStatement = "WITH sent AS%";
+
+    /// <summary>How often the dispatcher ran its statement in this database.</summary>
+    private static async Task<long> DispatcherStatementsAsync(string database) =>
+        (await StatementStatistics.ReadAsync(database, DispatcherStatement)).Calls;
 
     private static async Task<bool> DispatcherWaitsForALockAsync(string database)
     {
@@ -356,19 +348,16 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
             FROM generate_series(1, 20000)
             """);
         var pending = await service.PublishAsync(commit: true, new ProbeEvent("grown", 1));
-        await ExecuteAsync(database, """
-            CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
-            SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0);
-            """);
+        await StatementStatistics.ResetAsync(database);
         var read = await dispatcher.MarkSentAndReadPendingAsync(connection, sent: [], CancellationToken.None);
         var readAfterMarking = await dispatcher.MarkSentAndReadPendingAsync(connection, sent: read, CancellationToken.None);
 
         Assert.Equal(pending.Select(e => e.Id), read.Select(row => row.Id.ToString()));
         Assert.Empty(readAfterMarking);
         // Scanning the table reads its 20,000 rows' 800 pages; through the indexes, a cycle touches a few dozen at most.
-        var (calls, pagesPerCall) = await DispatcherPagesPerCallAsync(database);
+        var (calls, pages) = await StatementStatistics.ReadAsync(database, DispatcherStatement);
         Assert.Equal(2, calls);
-        Assert.InRange(pagesPerCall, 0, 50);
+        Assert.InRange(pages / calls, 0, 50);
     }
 
     private static async Task ExecuteAsync(string database, string sql)
@@ -377,20 +366,6 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
         await connection.OpenAsync();
         await using var command = new Npgsql.NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<(long Calls, double PagesPerCall)> DispatcherPagesPerCallAsync(string database)
-    {
-        await using var connection = new Npgsql.NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var pages = new Npgsql.NpgsqlCommand("""
-            SELECT coalesce(sum(calls), 0)::bigint, coalesce(sum(shared_blks_hit + shared_blks_read)::float8 / nullif(sum(calls), 0), 0)
-            FROM pg_stat_statements
-            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query LIKE 'WITH sent AS%'
-            """, connection);
-        await using var reader = await pages.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        return (reader.GetInt64(0), reader.GetDouble(1));
     }
 
     [Fact]

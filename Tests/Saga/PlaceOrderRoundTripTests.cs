@@ -2,11 +2,9 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
-using ShopChoreography.Orders;
 using ShopChoreography.Orders.Data;
 using ShopChoreography.Orders.Features;
 using ShopChoreography.ServiceDefaults.Messaging.Outbox;
@@ -15,10 +13,7 @@ using ShopChoreography.Tests.Messaging;
 
 namespace ShopChoreography.Tests.Saga;
 
-/// <summary>
-/// <c>POST /orders</c> as Orders registers it, run in this process against a database of its own, so that every
-/// statement that database sees is the request's.
-/// </summary>
+/// <summary><c>POST /orders</c> as Orders registers it, run in this process (<see cref="OrdersInProcess"/>).</summary>
 [Collection(DistributedAppCollection.Name)]
 public sealed class PlaceOrderRoundTripTests(DistributedAppFixture fixture)
 {
@@ -28,8 +23,7 @@ public sealed class PlaceOrderRoundTripTests(DistributedAppFixture fixture)
     public async Task Placing_an_order_is_one_round_trip_to_the_database_with_or_without_an_Idempotency_Key()
     {
         var database = await fixture.CreateDatabaseAsync("orders_place");
-        using var orders = OrdersHost(database);
-        await MigrateAsync(orders);
+        using var orders = await OrdersInProcess.CreateAsync(database);
         var name = new NpgsqlConnectionStringBuilder(database).Database!;
         using var commands = new DatabaseCommands(name);
         var before = await UtilityStatementsAsync(name);
@@ -48,8 +42,7 @@ public sealed class PlaceOrderRoundTripTests(DistributedAppFixture fixture)
     public async Task A_repeat_under_an_Idempotency_Key_adds_nothing_and_another_body_under_it_is_refused()
     {
         var database = await fixture.CreateDatabaseAsync("orders_place");
-        using var orders = OrdersHost(database);
-        await MigrateAsync(orders);
+        using var orders = await OrdersInProcess.CreateAsync(database);
 
         var first = Assert.IsType<Accepted<PlaceOrderResponse>>(await PlaceAsync(orders, Body, "k-1"));
         var repeat = Assert.IsType<Accepted<PlaceOrderResponse>>(await PlaceAsync(orders, Body, "k-1"));
@@ -58,23 +51,6 @@ public sealed class PlaceOrderRoundTripTests(DistributedAppFixture fixture)
         Assert.Equal(first.Value!.OrderId, repeat.Value!.OrderId);
         Assert.Equal(StatusCodes.Status422UnprocessableEntity, other.StatusCode);
         Assert.Equal((1, 1), await OrdersAndEventsAsync(orders));
-    }
-
-    private static IHost OrdersHost(string database)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection([
-            new("ConnectionStrings:ordersdb", database),
-            new("ConnectionStrings:kafka", "localhost:9"), // never started: nothing here reads or writes Kafka
-        ]);
-        builder.AddOrders();
-        return builder.Build();
-    }
-
-    private static async Task MigrateAsync(IHost orders)
-    {
-        await using var scope = orders.Services.CreateAsyncScope();
-        await scope.ServiceProvider.GetRequiredService<OrdersDbContext>().Database.MigrateAsync();
     }
 
     private static async Task<IResult> PlaceAsync(IHost orders, string body, string? idempotencyKey)

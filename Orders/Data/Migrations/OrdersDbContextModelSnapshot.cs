@@ -69,6 +69,9 @@ namespace Orders.Data.Migrations
                     b.Property<DateTimeOffset?>("LastHealedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<DateTimeOffset?>("RefundedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<string>("Status")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -101,6 +104,10 @@ namespace Orders.Data.Migrations
                         });
 
                     b.HasKey("Id");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_orders_awaiting_refund")
+                        .HasFilter("\"Status\" = 'Cancelled' AND \"CancellationReason\" = 'out-of-stock' AND \"RefundedAt\" IS NULL");
 
                     b.HasIndex("Status", "CreatedAt");
 
