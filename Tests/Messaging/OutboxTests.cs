@@ -332,7 +332,7 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
         // back: as on a fresh database under load, before autovacuum first visits the table.
         var database = new Npgsql.NpgsqlConnectionStringBuilder(await ProbeService.CreateDatabaseAsync(fixture))
             { MaxAutoPrepare = 64, AutoPrepareMinUsages = 2 }.ConnectionString;
-        await ExecuteAsync(database, "ALTER TABLE outbox_messages SET (autovacuum_enabled = false)");
+        await Sql.ExecuteAsync(database, "ALTER TABLE outbox_messages SET (autovacuum_enabled = false)");
         await using var service = await ProbeService.CreateAsync(fixture, database, "probe-grown", fixture.CreateTopic("outbox-grown"), consumes: false);
         var dispatcher = service.Services.GetRequiredService<OutboxDispatcher<ProbeDbContext>>();
         await using var connection = await dispatcher.OpenConnectionAsync(CancellationToken.None);
@@ -342,7 +342,7 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
         }
 
         // A day of sent events, then one to send.
-        await ExecuteAsync(database, """
+        await Sql.ExecuteAsync(database, """
             INSERT INTO outbox_messages (id, topic, key, type, source, subject, time, data, healing, sent_at)
             SELECT gen_random_uuid(), 'sent', 'key', 'test.probe.v1', '/probe', 'key', now(), convert_to(repeat('x', 200), 'UTF8'), false, now()
             FROM generate_series(1, 20000)
@@ -358,14 +358,6 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
         var (calls, pages) = await StatementStatistics.ReadAsync(database, DispatcherStatement);
         Assert.Equal(2, calls);
         Assert.InRange(pages / calls, 0, 50);
-    }
-
-    private static async Task ExecuteAsync(string database, string sql)
-    {
-        await using var connection = new Npgsql.NpgsqlConnection(database);
-        await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
     }
 
     [Fact]
