@@ -81,7 +81,6 @@ public static class MessagingThroughput
         var connectionString = $"{server};Database={database}";
         await using var db = new BenchDbContext(new DbContextOptionsBuilder<BenchDbContext>().UseNpgsql(connectionString).Options);
         await db.Database.EnsureCreatedAsync();
-        await db.Database.ExecuteSqlRawAsync(OutboxWakeUp.CreateTriggerSql);
         return connectionString;
     }
 }

@@ -125,6 +125,10 @@ public static class MessagingBuilderExtensions
         services.AddHealthChecks().AddCheck<MessagingBacklogHealthCheck<TContext>>(MessagingBacklogHealthCheck<TContext>.Name, HealthStatus.Degraded);
         services.AddSingleton<DeadLetterPublisher>();
         services.AddSingleton<EventProcessor<TContext>>();
+        // Commits that wrote outbox rows wake the dispatcher in process.
+        services.AddSingleton<OutboxSignal>();
+        services.AddSingleton<OutboxCommitInterceptor>();
+        services.ConfigureDbContext<TContext>((provider, db) => db.AddInterceptors(provider.GetRequiredService<OutboxCommitInterceptor>()));
         // A redelivered event fails on the inbox's primary key by design (see EventProcessor), which EF Core would log as
         // an error each time. Whoever runs a command reports the failures it does not expect, with what it was doing
         // (the consumer host, ASP.NET Core's exception handler), so EF Core's own report of them goes to Debug.

@@ -180,7 +180,7 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
             "probe-notify", topic, consumes: false, options => options.Outbox.PollInterval = TimeSpan.FromMinutes(10));
         await service.StartAsync();
         await service.PublishAsync(commit: true, new ProbeEvent("first", 1));
-        TopicReader.ReadUntil(bootstrapServers, topic, read => read.Count == 1); // the dispatcher is now idle, listening
+        TopicReader.ReadUntil(bootstrapServers, topic, read => read.Count == 1); // the dispatcher is now idle, waiting
 
         await service.PublishAsync(commit: true, new ProbeEvent("second", 2));
 
@@ -189,7 +189,29 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
     }
 
     [Fact]
-    public async Task A_commit_notified_while_the_dispatcher_reads_is_published_without_waiting_for_its_poll_interval()
+    public async Task A_commit_on_a_replica_that_is_not_the_dispatcher_is_published_by_the_dispatcher_without_waiting_for_its_poll_interval()
+    {
+        var database = await ProbeService.CreateDatabaseAsync(fixture);
+        var topic = fixture.CreateTopic("outbox-standby");
+        var bootstrapServers = await fixture.ConnectionStringAsync("kafka");
+        await using var leader = await ProbeService.CreateAsync(fixture, database, "probe-standby", topic,
+            consumes: false, options => options.Outbox.PollInterval = TimeSpan.FromMinutes(10));
+        await leader.StartAsync();
+        await Poller.UntilAsync(() => Task.FromResult(Dispatches(leader)), dispatches => dispatches, "the first replica to dispatch");
+        await using var standby = await ProbeService.CreateAsync(fixture, database, "probe-standby", topic,
+            consumes: false, options => options.Outbox.PollInterval = TimeSpan.FromMinutes(10));
+        await standby.StartAsync();
+
+        await standby.PublishAsync(commit: true, new ProbeEvent("from-the-standby", 1));
+
+        var records = TopicReader.ReadUntil(bootstrapServers, topic, read => read.Count == 1, timeout: TimeSpan.FromSeconds(10));
+        Assert.Equal("from-the-standby", Assert.Single(records).Message.Key);
+        Assert.True(Dispatches(leader));
+        Assert.False(Dispatches(standby));
+    }
+
+    [Fact]
+    public async Task A_commit_signalled_while_the_dispatcher_reads_is_published_without_waiting_for_its_poll_interval()
     {
         var database = await ProbeService.CreateDatabaseAsync(fixture);
         var topic = fixture.CreateTopic("outbox-notify-race");
@@ -216,7 +238,7 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
         await service.PublishAsync(commit: true, new ProbeEvent("second", 2));
         await Poller.UntilAsync(() => DispatcherWaitsForALockAsync(database), waits => waits, "the dispatcher to wait for the held row");
 
-        // Committed after that statement began: it cannot see this row, and its NOTIFY reaches the dispatcher meanwhile.
+        // Committed after that statement began: it cannot see this row, and its wake-up reaches the dispatcher meanwhile.
         await service.PublishAsync(commit: true, new ProbeEvent("third", 3));
         await hold.RollbackAsync();
 
@@ -386,6 +408,9 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
         var applied = await Poller.UntilAsync(consumer.AppliedAsync, rows => rows.Any(r => r.EventId == marker.Id), "the marker to be applied");
         Assert.Equal([(original.Id, 1), (marker.Id, 2)], applied.Select(a => (a.EventId, a.Sequence)));
     }
+
+    private static bool Dispatches(ProbeService replica) =>
+        replica.Services.GetRequiredService<OutboxDispatcher<ProbeDbContext>>().IsActive;
 }
 
 internal static class Tracing

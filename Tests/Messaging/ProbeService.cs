@@ -127,7 +127,6 @@ public sealed class ProbeService : IAsyncDisposable
         var connectionString = await fixture.CreateDatabaseAsync("probe");
         await using var db = new ProbeDbContext(new DbContextOptionsBuilder<ProbeDbContext>().UseNpgsql(connectionString).Options);
         await db.Database.EnsureCreatedAsync();
-        await db.Database.ExecuteSqlRawAsync(OutboxWakeUp.CreateTriggerSql);
         return connectionString;
     }
 

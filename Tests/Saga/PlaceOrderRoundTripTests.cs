@@ -53,6 +53,35 @@ public sealed class PlaceOrderRoundTripTests(DistributedAppFixture fixture)
         Assert.Equal((1, 1), await OrdersAndEventsAsync(orders));
     }
 
+    /// <summary>
+    /// A NOTIFY in a writer's transaction would make its commit wait for a lock that every notifying commit of the
+    /// server takes in turn and holds through its WAL flush, whatever the database.
+    /// </summary>
+    [Fact]
+    public async Task Placing_an_order_wakes_the_outbox_dispatcher_in_this_process_and_notifies_no_session_of_the_database()
+    {
+        var database = await fixture.CreateDatabaseAsync("orders_place");
+        using var orders = await OrdersInProcess.CreateAsync(database);
+        await using var listener = new NpgsqlConnection(database);
+        await listener.OpenAsync();
+        var notifications = 0;
+        listener.Notification += (_, _) => notifications++;
+        await using (var listen = new NpgsqlCommand($"LISTEN {OutboxWakeUp.Channel}", listener))
+        {
+            await listen.ExecuteNonQueryAsync();
+        }
+
+        Assert.IsType<Accepted<PlaceOrderResponse>>(await PlaceAsync(orders, Body, idempotencyKey: null));
+
+        Assert.True(orders.Services.GetRequiredService<OutboxSignal>().IsRaised);
+        await using (var afterTheCommit = new NpgsqlCommand("SELECT 1", listener))
+        {
+            await afterTheCommit.ExecuteNonQueryAsync(); // a notification sent at the commit arrives before its answer
+        }
+
+        Assert.Equal(0, notifications);
+    }
+
     private static async Task<IResult> PlaceAsync(IHost orders, string body, string? idempotencyKey)
     {
         await using var scope = orders.Services.CreateAsyncScope();

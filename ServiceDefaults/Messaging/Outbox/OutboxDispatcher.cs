@@ -32,6 +32,7 @@ namespace ShopChoreography.ServiceDefaults.Messaging.Outbox;
 internal sealed class OutboxDispatcher<TContext>(
     IServiceProvider services,
     IProducer<string?, byte[]?> producer,
+    OutboxSignal committed,
     IOptions<MessagingOptions> options,
     MessagingTelemetry telemetry,
     TimeProvider clock,
@@ -79,23 +80,10 @@ internal sealed class OutboxDispatcher<TContext>(
             try
             {
                 await using var connection = await OpenConnectionAsync(stoppingToken);
-                await using (var tryLock = new NpgsqlCommand(LeaderLock, connection))
-                {
-                    if (!(bool)(await tryLock.ExecuteScalarAsync(stoppingToken))!)
-                    {
-                        await Task.Delay(_options.StandbyInterval, clock, stoppingToken);
-                        continue;
-                    }
-                }
-
+                await StandByAsync(connection, stoppingToken);
                 IsActive = true;
                 logger.LogInformation("This replica is now the outbox dispatcher");
-                await using (var listen = new NpgsqlCommand($"LISTEN {OutboxWakeUp.Channel}", connection))
-                {
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                }
-
-                await DispatchWhileActiveAsync(connection, stoppingToken);
+                await LeadAsync(connection, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -113,15 +101,68 @@ internal sealed class OutboxDispatcher<TContext>(
         }
     }
 
+    /// <summary>
+    /// Returns once this replica holds the dispatcher lock, trying every <see cref="OutboxOptions.StandbyInterval"/>.
+    /// Meanwhile the rows this replica commits are the leader's to publish: each wake-up goes on to it as a NOTIFY on
+    /// this session, after the commit, so that the writers' own transactions notify no one.
+    /// </summary>
+    private async Task StandByAsync(NpgsqlConnection connection, CancellationToken stoppingToken)
+    {
+        await using var tryLock = new NpgsqlCommand(LeaderLock, connection);
+        await using var wakeLeader = new NpgsqlCommand($"NOTIFY {OutboxWakeUp.Channel}", connection);
+        while (!(bool)(await tryLock.ExecuteScalarAsync(stoppingToken))!)
+        {
+            var nextTry = clock.GetUtcNow() + _options.StandbyInterval;
+            while (await committed.WaitAsync(nextTry - clock.GetUtcNow(), stoppingToken))
+            {
+                committed.Reset();
+                await wakeLeader.ExecuteNonQueryAsync(stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Dispatches while this replica leads. Rows committed here wake it in process (<see cref="OutboxSignal"/>); a
+    /// second session listens for the others: rows committed on standby replicas, and rows marked to heal
+    /// (<see cref="OutboxRedelivery"/>). The lead ends when either session fails, or when the service stops.
+    /// </summary>
+    private async Task LeadAsync(NpgsqlConnection connection, CancellationToken stoppingToken)
+    {
+        await using var listener = await OpenConnectionAsync(stoppingToken);
+        listener.Notification += (_, _) => committed.Raise();
+        await using (var listen = new NpgsqlCommand($"LISTEN {OutboxWakeUp.Channel}", listener))
+        {
+            await listen.ExecuteNonQueryAsync(stoppingToken);
+        }
+
+        using var leading = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var dispatching = DispatchWhileActiveAsync(connection, leading.Token);
+        var listening = WaitForNotificationsAsync(listener, leading.Token);
+        try
+        {
+            await await Task.WhenAny(dispatching, listening);
+        }
+        finally
+        {
+            await leading.CancelAsync();
+            await Task.WhenAll(dispatching, listening).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private static async Task WaitForNotificationsAsync(NpgsqlConnection listener, CancellationToken leading)
+    {
+        while (true)
+        {
+            await listener.WaitAsync(leading);
+        }
+    }
+
     private async Task DispatchWhileActiveAsync(NpgsqlConnection connection, CancellationToken stoppingToken)
     {
-        // A NOTIFY that reaches the session while a statement runs is read with that statement's result and handed to
-        // this event; a later WaitAsync would sleep through it until the poll interval. So remember it.
-        var notifiedSinceRead = false;
-        connection.Notification += (_, _) => notifiedSinceRead = true;
+        // A wake-up raised while a read runs may be for a row that read could not see: it is kept, and read for at once.
         async Task<List<OutboxMessage>> MarkSentAndReadAsync(IReadOnlyCollection<OutboxMessage> sent, CancellationToken token)
         {
-            notifiedSinceRead = false;
+            committed.Reset();
             return await MarkSentAndReadPendingAsync(connection, sent, token);
         }
 
@@ -136,11 +177,8 @@ internal sealed class OutboxDispatcher<TContext>(
                 await ReportBacklogAsync(connection, unmarked, stoppingToken);
                 if (pending.Count == 0)
                 {
-                    if (!notifiedSinceRead)
-                    {
-                        // Wakes on NOTIFY from a committing writer, or after the poll interval if one was missed.
-                        await connection.WaitAsync(_options.PollInterval, stoppingToken);
-                    }
+                    // Wakes when rows commit, or after the poll interval should a wake-up be lost.
+                    await committed.WaitAsync(_options.PollInterval, stoppingToken);
 
                     pending = await MarkSentAndReadAsync(unmarked, stoppingToken);
                     unmarked = [];
@@ -159,7 +197,7 @@ internal sealed class OutboxDispatcher<TContext>(
                     }
 
                     // Read on at once when more rows committed meanwhile, or when a full batch suggests more are waiting.
-                    return notifiedSinceRead || pending.Count >= _options.BatchSize
+                    return committed.IsRaised || pending.Count >= _options.BatchSize
                         ? (await MarkSentAndReadAsync(delivered, token), [])
                         : ([], delivered);
                 }, stoppingToken);
