@@ -4,8 +4,9 @@ namespace ShopChoreography.ServiceDefaults.Messaging.Outbox;
 
 /// <summary>
 /// Tells this process's outbox dispatcher that outbox rows committed: at most one wake-up is pending, however many
-/// commits raised it. Raised by <see cref="OutboxCommitInterceptor"/> after the commit, so a read that starts after
-/// <see cref="Reset"/> sees every row whose wake-up it dropped.
+/// commits raised it. Raised after the commit (by <see cref="OutboxCommitInterceptor"/> for this process's writers, by
+/// the leader's listening session for the others), so a read that starts after <see cref="Reset"/> sees every row
+/// whose wake-up it dropped.
 /// </summary>
 internal sealed class OutboxSignal(TimeProvider clock)
 {
