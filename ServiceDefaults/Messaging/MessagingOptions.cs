@@ -35,7 +35,7 @@ public sealed class MessagingHealthOptions
 
 public sealed class OutboxOptions
 {
-    /// <summary>The dispatcher wakes on NOTIFY after each commit; this is the fallback when a notification is missed.</summary>
+    /// <summary>The dispatcher wakes as soon as outbox rows commit (see <c>OutboxSignal</c>); this is the fallback should a wake-up be lost.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     public int BatchSize { get; set; } = 500;

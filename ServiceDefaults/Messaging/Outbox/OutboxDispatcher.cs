@@ -166,7 +166,7 @@ internal sealed class OutboxDispatcher<TContext>(
             return await MarkSentAndReadPendingAsync(connection, sent, token);
         }
 
-        // Rows Kafka acknowledged wait here to be marked sent by the next read, which the next NOTIFY or the poll
+        // Rows Kafka acknowledged wait here to be marked sent by the next read, which the next wake-up or the poll
         // interval brings: events arriving one at a time then cost one statement each instead of two.
         List<OutboxMessage> unmarked = [];
         try

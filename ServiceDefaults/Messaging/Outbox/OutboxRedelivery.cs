@@ -28,7 +28,8 @@ internal static class OutboxRedelivery
         var rows = await db.Database.ExecuteSqlAsync(update, cancellationToken);
         if (rows > 0)
         {
-            // Delivered to the dispatcher when (and if) the surrounding transaction commits.
+            // Delivered to the leading dispatcher's listening session, whichever replica leads, when (and if) the
+            // surrounding transaction commits. Healing is rare: the cost of a notifying commit does not matter here.
             await db.Database.ExecuteSqlRawAsync($"NOTIFY {OutboxWakeUp.Channel}", cancellationToken);
         }
 
