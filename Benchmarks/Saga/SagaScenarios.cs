@@ -14,6 +14,9 @@ internal sealed class SagaScenarios(DistributedApplication app)
 {
     private static readonly TimeSpan SettleDeadline = TimeSpan.FromMinutes(2);
 
+    /// <summary>Warm-up orders run in rounds of this many, 64 in flight.</summary>
+    private const int WarmUpRound = 500;
+
     private readonly Meters _meters = new(app);
 
     public Task<int> ClosedLoopAsync(int concurrency, int orders) =>
@@ -60,7 +63,7 @@ internal sealed class SagaScenarios(DistributedApplication app)
     /// <summary>The system up and warmed, with no traffic: what it costs to just be there.</summary>
     public async Task<int> IdleAsync(int seconds)
     {
-        var (catalog, outcomes) = await PrepareAsync(warmUpOrders: 20);
+        var (catalog, outcomes, _) = await PrepareAsync(minimumWarmUp: 20, maximumWarmUp: 20);
         using (outcomes)
         {
             await Task.Delay(TimeSpan.FromSeconds(5)); // let the warm-up's stragglers (retention, reports) pass
@@ -88,7 +91,7 @@ internal sealed class SagaScenarios(DistributedApplication app)
     private async Task<int> RunAsync(string scenario, int orders,
         Func<ShopCatalog, OrderOutcomes, Action<int, Outcome, double>, Task> load)
     {
-        var (catalog, outcomes) = await PrepareAsync(warmUpOrders: 2_000, seedFor: orders);
+        var (catalog, outcomes, warmUpOrders) = await PrepareAsync(minimumWarmUp: 2_000, maximumWarmUp: 10_000, seedFor: orders);
         using (outcomes)
         {
             var latencies = new double[orders];
@@ -122,6 +125,7 @@ internal sealed class SagaScenarios(DistributedApplication app)
             {
                 scenario,
                 orders,
+                warmUpOrders,
                 seconds = Math.Round(elapsed.TotalSeconds, 2),
                 ordersPerSecond = Math.Round(orders / elapsed.TotalSeconds, 1),
                 latencyMs = new { p50 = Percentile(latencies, 0.50), p95 = Percentile(latencies, 0.95), p99 = Percentile(latencies, 0.99), max = Math.Round(latencies[^1], 1) },
@@ -179,19 +183,38 @@ internal sealed class SagaScenarios(DistributedApplication app)
 
     /// <summary>
     /// Seeds a fresh catalog, starts following orders.events and runs warm-up orders unmeasured: group joins, pools,
-    /// and the JIT's tiering, which keeps recompiling hot methods for the first thousand orders or so.
+    /// and the JIT's tiering, which on two busy cores keeps compiling hot methods for thousands of orders. It runs
+    /// rounds of <see cref="WarmUpRound"/> orders: at least <paramref name="minimumWarmUp"/>, then until the services'
+    /// CPU per order stops falling (a round within 5% of the one before, or above it), at most <paramref name="maximumWarmUp"/>.
     /// </summary>
-    private async Task<(ShopCatalog, OrderOutcomes)> PrepareAsync(int warmUpOrders, int seedFor = 0)
+    private async Task<(ShopCatalog, OrderOutcomes, int WarmUpOrders)> PrepareAsync(int minimumWarmUp, int maximumWarmUp, int seedFor = 0)
     {
-        var catalog = new ShopCatalog(app.CreateHttpClient("orders", "http"), app.CreateHttpClient("payments", "http"), app.CreateHttpClient("inventory", "http"));
-        await catalog.SeedAsync(seedFor + warmUpOrders);
+        var catalog = NewCatalog();
+        await catalog.SeedAsync(seedFor);
         var outcomes = new OrderOutcomes((await app.GetConnectionStringAsync("kafka"))!);
-        var warmUp = new ShopCatalog(app.CreateHttpClient("orders", "http"), app.CreateHttpClient("payments", "http"), app.CreateHttpClient("inventory", "http"));
-        await warmUp.SeedAsync(warmUpOrders);
-        await Parallel.ForAsync(0, warmUpOrders, new ParallelOptions { MaxDegreeOfParallelism = 64 },
-            async (n, _) => await PlaceAndFollowAsync(warmUp, outcomes, n, (_, _, _) => { }));
-        return (catalog, outcomes);
+        var servicesMsPerOrder = new List<double>();
+        var warmedUp = 0;
+        bool Settled() => warmedUp >= minimumWarmUp && servicesMsPerOrder is [.., var previous, var last] && last > previous * 0.95;
+        while (warmedUp < maximumWarmUp && !Settled())
+        {
+            var round = NewCatalog();
+            var orders = Math.Min(WarmUpRound, maximumWarmUp - warmedUp);
+            await round.SeedAsync(orders);
+            var before = _meters.CpuSeconds();
+            await Parallel.ForAsync(0, orders, new ParallelOptions { MaxDegreeOfParallelism = 64 },
+                async (n, _) => await PlaceAndFollowAsync(round, outcomes, n, (_, _, _) => { }));
+            var used = Meters.Used(before, _meters.CpuSeconds());
+            servicesMsPerOrder.Add(Meters.Services.Sum(service => used[service]) * 1000 / orders);
+            warmedUp += orders;
+        }
+
+        Console.WriteLine($"Warmed up with {warmedUp:N0} orders; the services' CPU per order, round by round: " +
+            string.Join(", ", servicesMsPerOrder.Select(ms => ms.ToString("F2", System.Globalization.CultureInfo.InvariantCulture))) + " ms");
+        return (catalog, outcomes, warmedUp);
     }
+
+    private ShopCatalog NewCatalog() =>
+        new(app.CreateHttpClient("orders", "http"), app.CreateHttpClient("payments", "http"), app.CreateHttpClient("inventory", "http"));
 
     private static async Task PlaceAndFollowAsync(ShopCatalog catalog, OrderOutcomes outcomes, int n, Action<int, Outcome, double> record)
     {
