@@ -70,15 +70,7 @@ public static class MessagingThroughput
 
     private static async Task<string> CreateDatabaseAsync(string server, string name)
     {
-        var database = $"{name}_{Guid.NewGuid():N}";
-        await using (var connection = new NpgsqlConnection(server))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database}\"", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-
-        var connectionString = $"{server};Database={database}";
+        var connectionString = await Database.CreateAsync(server, name);
         await using var db = new BenchDbContext(new DbContextOptionsBuilder<BenchDbContext>().UseNpgsql(connectionString).Options);
         await db.Database.EnsureCreatedAsync();
         return connectionString;
@@ -87,6 +79,17 @@ public static class MessagingThroughput
 
 internal static class Database
 {
+    /// <summary>A new, empty database on the server (a fresh name each run); returns its connection string.</summary>
+    public static async Task<string> CreateAsync(string server, string name)
+    {
+        var database = $"{name}_{Guid.NewGuid():N}";
+        await using var connection = new NpgsqlConnection(server);
+        await connection.OpenAsync();
+        await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database}\"", connection);
+        await create.ExecuteNonQueryAsync();
+        return $"{server};Database={database}";
+    }
+
     public static async Task WaitUntilAsync(string connectionString, string countQuery, Func<long, bool> done)
     {
         await using var connection = new NpgsqlConnection(connectionString);

@@ -5,6 +5,7 @@
 //   dotnet run -c Release --project Benchmarks -- latency [--orders 200]                       one order at a time
 //   dotnet run -c Release --project Benchmarks -- idle [--seconds 30]                          the system at rest
 //   dotnet run -c Release --project Benchmarks -- messaging [--events 20000]                   the messaging core alone
+//   dotnet run -c Release --project Benchmarks -- roundtrips [--calls 5000]                    what a database round trip costs
 // Options for every scenario: --telemetry off (no dashboard, and the services' OpenTelemetry SDK disabled),
 // --set NAME=VALUE (an environment variable for every service, e.g.
 // --set Aspire__Confluent__Kafka__Consumer__Config__fetch.wait.max.ms=25), --perf-map.
@@ -20,9 +21,9 @@ using ShopChoreography.Benchmarks.Saga;
 var mode = args.FirstOrDefault();
 var telemetry = args.SkipWhile(a => a != "--telemetry").Skip(1).FirstOrDefault() ?? "on";
 int Option(string name, int fallback) => args.SkipWhile(a => a != name).Skip(1).Select(int.Parse).FirstOrDefault(fallback);
-if (mode is not ("closed" or "open" or "latency" or "idle" or "messaging"))
+if (mode is not ("closed" or "open" or "latency" or "idle" or "messaging" or "roundtrips"))
 {
-    Console.Error.WriteLine("Usage: Benchmarks closed [--concurrency N] [--orders N] | open [--rate N] [--seconds N] | latency [--orders N] | idle [--seconds N] | messaging [--events N]");
+    Console.Error.WriteLine("Usage: Benchmarks closed [--concurrency N] [--orders N] | open [--rate N] [--seconds N] | latency [--orders N] | idle [--seconds N] | messaging [--events N] | roundtrips [--calls N]");
     return 2;
 }
 
@@ -70,6 +71,9 @@ try
         case "open": return await saga.OpenLoopAsync(Option("--rate", 200), Option("--seconds", 30));
         case "latency": return await saga.OneAtATimeAsync(Option("--orders", 200));
         case "idle": return await saga.IdleAsync(Option("--seconds", 30));
+        case "roundtrips":
+            await RoundTrips.RunAsync(app, Option("--calls", 5_000));
+            return 0;
         default:
             await MessagingThroughput.RunAsync(app, Option("--events", 20_000));
             return 0;

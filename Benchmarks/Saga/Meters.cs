@@ -9,7 +9,7 @@ internal sealed class Meters(DistributedApplication app)
     public static readonly string[] Services = ["orders", "payments", "inventory"];
 
     /// <summary>The mock cluster's threads (librdkafka names them rdk:mock...) run inside the AppHost, which here is this process.</summary>
-    private const string BrokerThreads = "rdk:mock";
+    public const string BrokerThreads = "rdk:mock";
 
     public IReadOnlyDictionary<string, double> CpuSeconds()
     {
