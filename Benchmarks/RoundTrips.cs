@@ -50,7 +50,8 @@ public static class RoundTrips
         await Task.Delay(TimeSpan.FromSeconds(1));
         var clientRestRate = (ClientCpuSeconds() - atRest) / resting.Elapsed.TotalSeconds;
 
-        var (client, server, waits) = (ClientCpuSeconds(), ProcessMeter.TreeCpuSeconds(backend), ProcessMeter.TreeWaits(backend));
+        long BackendWaits() => ProcessMeter.TreeWaits(backend).Sum(process => process.Waits);
+        var (client, server, waits) = (ClientCpuSeconds(), ProcessMeter.TreeCpuSeconds(backend), BackendWaits());
         var elapsed = Stopwatch.StartNew();
         for (var i = 0; i < calls; i++)
         {
@@ -62,7 +63,7 @@ public static class RoundTrips
         double PerCall(double seconds) => seconds * 1e6 / calls;
         Console.WriteLine($"{what}: {calls / elapsed.Elapsed.TotalSeconds:N0}/s one at a time; per call {PerCall(elapsed.Elapsed.TotalSeconds):F0} us, "
             + $"client CPU {PerCall(clientCpu):F0} us, PostgreSQL backend CPU {PerCall(ProcessMeter.TreeCpuSeconds(backend) - server):F0} us, "
-            + $"{(double)(ProcessMeter.TreeWaits(backend) - waits) / calls:F1} backend waits");
+            + $"{(double)(BackendWaits() - waits) / calls:F1} backend waits");
     }
 
     /// <summary>This process less the broker it hosts (the AppHost runs in it).</summary>

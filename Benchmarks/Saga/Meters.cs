@@ -23,8 +23,8 @@ internal sealed class Meters(DistributedApplication app)
         return cpu;
     }
 
-    /// <summary>PostgreSQL's waits so far: about one per round trip (see <see cref="ProcessMeter.TreeWaits"/>).</summary>
-    public long PostgresWaits() => ProcessMeter.TreeWaits(ProcessIdOf("postgres"));
+    /// <summary>Counts PostgreSQL's waits from now on: about one per round trip (see <see cref="TreeWaitCounter"/>).</summary>
+    public TreeWaitCounter CountPostgresWaits() => new(ProcessIdOf("postgres"));
 
     public IReadOnlyDictionary<string, (double Now, double Peak)> ServiceMemoryMiB() =>
         Services.ToDictionary(service => service, service => ProcessMeter.LargestResidentSetMiB(ProcessIdOf(service)));

@@ -9,18 +9,19 @@ internal static class ProcessMeter
     private static readonly double TicksPerSecond = sysconf(2 /* _SC_CLK_TCK */);
 
     /// <summary>
-    /// CPU seconds used by the process and its descendants so far: the live ones, plus those that ended and were
-    /// reaped (a PostgreSQL backend per closed connection).
+    /// CPU seconds used by the process and its descendants so far: the live ones, plus those that ended and were reaped
+    /// by one of them (a PostgreSQL backend per closed connection, reaped by the postmaster, itself under a launcher).
     /// </summary>
     public static double TreeCpuSeconds(int root) =>
-        Tree(root).Sum(pid => Ticks(Stat($"/proc/{pid}/stat"), includeReapedChildren: pid == root)) / TicksPerSecond;
+        Tree(root).Sum(pid => Ticks(Stat($"/proc/{pid}/stat"), includeReapedChildren: true)) / TicksPerSecond;
 
     /// <summary>
-    /// How often the live processes of the tree went to sleep waiting so far (voluntary context switches). A PostgreSQL
-    /// backend waits above all for its client's next command, so for PostgreSQL this counts round trips, give or take
-    /// the waits for locks and for the WAL.
+    /// How often each live process of the tree went to sleep waiting so far (voluntary context switches), by process
+    /// (its id and start time, so that a reused id is another process).
     /// </summary>
-    public static long TreeWaits(int root) => Tree(root).Sum(pid => StatusValue(pid, "voluntary_ctxt_switches:"));
+    public static IEnumerable<((int Pid, long Started) Process, long Waits)> TreeWaits(int root) =>
+        Tree(root).Select(pid => ((pid, Stat($"/proc/{pid}/stat") is { Length: > 19 } fields ? long.Parse(fields[19], CultureInfo.InvariantCulture) : 0),
+            StatusValue(pid, "voluntary_ctxt_switches:")));
 
     private static HashSet<int> Tree(int root)
     {
@@ -95,4 +96,43 @@ internal static class ProcessMeter
 
     [DllImport("libc")]
     private static extern long sysconf(int name);
+}
+
+/// <summary>
+/// How often the processes of a tree went to sleep waiting since this counter started, those that ended meanwhile
+/// included: /proc forgets an ended process's count (a PostgreSQL backend whose pooled connection was pruned), so the
+/// tree is read every second and each process's last count kept. A PostgreSQL backend waits above all for its
+/// client's next command, so for PostgreSQL this counts round trips, give or take the waits for locks and for the WAL.
+/// </summary>
+internal sealed class TreeWaitCounter : IDisposable
+{
+    private readonly int _root;
+    private readonly Dictionary<(int Pid, long Started), long> _lastSeen = [];
+    private readonly long _atStart;
+    private readonly Timer _reader;
+
+    public TreeWaitCounter(int root)
+    {
+        _root = root;
+        _atStart = SinceStart();
+        _reader = new Timer(_ => SinceStart(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>The waits since the counter started.</summary>
+    public long Waits => SinceStart() - _atStart;
+
+    private long SinceStart()
+    {
+        lock (_lastSeen)
+        {
+            foreach (var (process, waits) in ProcessMeter.TreeWaits(_root))
+            {
+                _lastSeen[process] = waits;
+            }
+
+            return _lastSeen.Values.Sum();
+        }
+    }
+
+    public void Dispose() => _reader.Dispose();
 }

@@ -109,12 +109,12 @@ internal sealed class SagaScenarios(DistributedApplication app)
             var before = _meters.CpuSeconds();
             var memoryBefore = _meters.ServiceMemoryMiB();
             var databaseBefore = await PostgresWork.ReadAsync(app);
-            var waitsBefore = _meters.PostgresWaits();
+            using var postgresWaits = _meters.CountPostgresWaits();
             var clock = Stopwatch.StartNew();
             await load(catalog, outcomes, Record);
             var elapsed = clock.Elapsed;
             var used = Meters.Used(before, _meters.CpuSeconds());
-            var waits = _meters.PostgresWaits() - waitsBefore;
+            var waits = postgresWaits.Waits;
             var database = await PostgresWork.ReadAsync(app) - databaseBefore;
             var memory = _meters.ServiceMemoryMiB();
             var wrong = await catalog.VerifyAsync([.. Enumerable.Range(0, orders)], SettleDeadline);

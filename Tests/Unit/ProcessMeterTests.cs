@@ -1,0 +1,87 @@
+extern alias Benchmarks;
+
+using System.Diagnostics;
+using Benchmarks::ShopChoreography.Benchmarks.Saga;
+
+namespace ShopChoreography.Tests.Unit;
+
+/// <summary>
+/// The benchmarks' CPU figure for a process tree must keep the CPU of processes that ended meanwhile: PostgreSQL runs
+/// under a launcher (runuser when started as root), and a backend whose pooled connection is pruned ends mid-run.
+/// </summary>
+public sealed class ProcessMeterTests
+{
+    [Fact]
+    public async Task A_tree_keeps_the_cpu_of_a_grandchild_that_ended()
+    {
+        // root sh -> middle sh (stays, sleeping) -> timeout -> yes: busy for a second, then ended and reaped by the middle.
+        using var root = Process.Start(new ProcessStartInfo("sh") { ArgumentList = { "-c", "sh -c 'timeout 1 yes > /dev/null; sleep 30'; true" } })!;
+        try
+        {
+            var before = ProcessMeter.TreeCpuSeconds(root.Id);
+            await WaitUntilAsync(() => TreeRuns(root.Id, "sleep")); // yes has ended by then
+
+            var used = ProcessMeter.TreeCpuSeconds(root.Id) - before;
+            Assert.True(used >= 0.2, $"the tree used {used:F2} CPU seconds; yes alone used about one");
+        }
+        finally
+        {
+            root.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_tree_keeps_the_waits_of_a_grandchild_that_ended()
+    {
+        // root sh -> middle sh (stays, in tail) -> timeout -> sh: waits for a sleep a hundred times a second for 3 s,
+        // then ends (the counter reads the tree every second).
+        using var root = Process.Start(new ProcessStartInfo("sh")
+        {
+            ArgumentList = { "-c", "sh -c \"timeout 3 sh -c 'while :; do sleep 0.01; done'; tail -f /dev/null\"; true" },
+        })!;
+        try
+        {
+            using var counter = new TreeWaitCounter(root.Id);
+            await WaitUntilAsync(() => TreeRuns(root.Id, "tail")); // the waiting loop has ended by then
+
+            Assert.True(counter.Waits >= 20, $"the tree waited {counter.Waits} times; the loop alone a few hundred");
+        }
+        finally
+        {
+            root.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>Whether a descendant of <paramref name="root"/> runs the command <paramref name="name"/>.</summary>
+    private static bool TreeRuns(int root, string name)
+    {
+        var processes = Directory.EnumerateDirectories("/proc")
+            .Select(dir => int.TryParse(Path.GetFileName(dir), out var pid) ? (Pid: pid, Stat: TryRead($"{dir}/stat")) : default)
+            .Where(p => p.Stat is { Length: > 0 } && p.Stat.Contains(')'))
+            .ToDictionary(p => p.Pid, p => (Name: p.Stat[(p.Stat.IndexOf('(') + 1)..p.Stat.LastIndexOf(')')],
+                Parent: int.Parse(p.Stat[(p.Stat.LastIndexOf(')') + 2)..].Split(' ')[1])));
+        bool Descends(int pid) => pid > 1 && processes.TryGetValue(pid, out var p) && (p.Parent == root || Descends(p.Parent));
+        return processes.Any(p => p.Value.Name == name && Descends(p.Key));
+    }
+
+    private static string TryRead(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return ""; // ended meanwhile
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+    }
+}
