@@ -6,7 +6,7 @@ using Benchmarks::ShopChoreography.Benchmarks.Saga;
 namespace ShopChoreography.Tests.Unit;
 
 /// <summary>
-/// The benchmarks' CPU figure for a process tree must keep the CPU of processes that ended meanwhile: PostgreSQL runs
+/// The benchmarks' CPU and waits of a process tree must keep those of processes that ended meanwhile: PostgreSQL runs
 /// under a launcher (runuser when started as root), and a backend whose pooled connection is pruned ends mid-run.
 /// </summary>
 public sealed class ProcessMeterTests
