@@ -110,13 +110,11 @@ internal sealed class SagaScenarios(DistributedApplication app)
             var memoryBefore = _meters.ServiceMemoryMiB();
             var databaseBefore = await PostgresWork.ReadAsync(app);
             using var postgresWaits = _meters.CountPostgresWaits();
-            using var machine = new MachineSpeed();
             var clock = Stopwatch.StartNew();
             await load(catalog, outcomes, Record);
             var elapsed = clock.Elapsed;
             var used = Meters.Used(before, _meters.CpuSeconds());
             var waits = postgresWaits.Waits;
-            var (best, median, worst) = machine.Microseconds();
             var database = await PostgresWork.ReadAsync(app) - databaseBefore;
             var memory = _meters.ServiceMemoryMiB();
             var wrong = await catalog.VerifyAsync([.. Enumerable.Range(0, orders)], SettleDeadline);
@@ -145,7 +143,6 @@ internal sealed class SagaScenarios(DistributedApplication app)
                 wrongOutcomes,
                 invariantsExact = wrong.Count == 0,
                 postsRetriedAfter503 = catalog.Retried,
-                machineProbeMicroseconds = new { best, median, worst },
             };
 
             Console.WriteLine($"{orders:N0} orders in {elapsed.TotalSeconds:F2} s: {result.ordersPerSecond:N1} orders/s");
@@ -177,8 +174,6 @@ internal sealed class SagaScenarios(DistributedApplication app)
                 Console.WriteLine($"{catalog.Retried:N0} POSTs were answered 503 (overloaded) and sent again after their Retry-After");
             }
 
-            Console.WriteLine($"Machine speed: a fixed piece of work took {best:N0} µs of CPU at best, {median:N0} median, {worst:N0} at worst " +
-                "(lower is faster; runs compare only at a like speed)");
             Console.WriteLine(wrongOutcomes == 0 ? "every order reached its expected outcome" : $"{wrongOutcomes} orders reached the wrong outcome");
             Console.WriteLine(wrong.Count == 0 ? "money and stock exact" : $"money or stock wrong:{Environment.NewLine}  {string.Join($"{Environment.NewLine}  ", wrong.Take(20))}");
             Console.WriteLine(JsonSerializer.Serialize(result));
