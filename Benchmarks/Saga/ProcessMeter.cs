@@ -23,7 +23,8 @@ internal static class ProcessMeter
         Tree(root).Select(pid => ((pid, Stat($"/proc/{pid}/stat") is { Length: > 19 } fields ? long.Parse(fields[19], CultureInfo.InvariantCulture) : 0),
             StatusValue(pid, "voluntary_ctxt_switches:")));
 
-    private static HashSet<int> Tree(int root)
+    /// <summary>The process and its live descendants.</summary>
+    internal static HashSet<int> Tree(int root)
     {
         var parents = AllProcesses().ToDictionary(pid => pid, ParentOf);
         var tree = new HashSet<int> { root };
@@ -78,7 +79,7 @@ internal static class ProcessMeter
             ? long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture)
             : 0;
 
-    private static string ReadOrEmpty(string path)
+    internal static string ReadOrEmpty(string path)
     {
         try
         {

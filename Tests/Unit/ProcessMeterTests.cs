@@ -53,28 +53,8 @@ public sealed class ProcessMeterTests
     }
 
     /// <summary>Whether a descendant of <paramref name="root"/> runs the command <paramref name="name"/>.</summary>
-    private static bool TreeRuns(int root, string name)
-    {
-        var processes = Directory.EnumerateDirectories("/proc")
-            .Select(dir => int.TryParse(Path.GetFileName(dir), out var pid) ? (Pid: pid, Stat: TryRead($"{dir}/stat")) : default)
-            .Where(p => p.Stat is { Length: > 0 } && p.Stat.Contains(')'))
-            .ToDictionary(p => p.Pid, p => (Name: p.Stat[(p.Stat.IndexOf('(') + 1)..p.Stat.LastIndexOf(')')],
-                Parent: int.Parse(p.Stat[(p.Stat.LastIndexOf(')') + 2)..].Split(' ')[1])));
-        bool Descends(int pid) => pid > 1 && processes.TryGetValue(pid, out var p) && (p.Parent == root || Descends(p.Parent));
-        return processes.Any(p => p.Value.Name == name && Descends(p.Key));
-    }
-
-    private static string TryRead(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (IOException)
-        {
-            return ""; // ended meanwhile
-        }
-    }
+    private static bool TreeRuns(int root, string name) =>
+        ProcessMeter.Tree(root).Any(pid => ProcessMeter.ReadOrEmpty($"/proc/{pid}/comm").Trim() == name);
 
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
