@@ -121,8 +121,8 @@ public static class KafkaBuilderExtensions
                 "In-memory development broker (librdkafka mock cluster) listening on {BootstrapServers}. " +
                 "Data lives in memory only, is trimmed to the newest ~5 MiB per partition, and is lost when the AppHost stops.",
                 cluster.BootstrapServers);
-            logger.LogInformation("Created topics {Topics} with {Partitions} partitions, replication factor {ReplicationFactor}",
-                string.Join(", ", KafkaTopics.All), KafkaTopics.Partitions, MockReplicationFactor);
+            logger.LogInformation("Created topics {Topics} with {Partitions} partitions, replication factor {ReplicationFactor}, all led by broker {Leader}",
+                string.Join(", ", KafkaTopics.All), KafkaTopics.Partitions, MockReplicationFactor, KafkaMockCluster.LeaderBrokerId);
 
             await e.Eventing.PublishAsync(new ConnectionStringAvailableEvent(resource, e.Services), cancellationToken);
             await e.Notifications.PublishUpdateAsync(resource, s => s with
@@ -140,7 +140,9 @@ public static class KafkaBuilderExtensions
                 context => ChangeBrokers(context, resource, cluster => cluster.SetBrokerDown(id), $"Broker {id} is down."),
                 new CommandOptions
                 {
-                    Description = $"Fault drill: mock broker {id} stops answering until brought back up.",
+                    Description = id == KafkaMockCluster.LeaderBrokerId
+                        ? $"Fault drill: mock broker {id}, which leads every partition, stops answering until brought back up: no topic can be produced to or fetched from meanwhile."
+                        : $"Fault drill: mock broker {id}, which leads no partition, stops answering until brought back up.",
                     IconName = "PlugDisconnected",
                     UpdateState = context => CommandState(context, resource, () => resource.Cluster?.IsBrokerUp(id) == true),
                 });
@@ -265,6 +267,7 @@ public static class KafkaBuilderExtensions
         new("kafka.bootstrap.servers", cluster.BootstrapServers),
         new("kafka.brokers.up", $"{cluster.BrokersUp}/{cluster.BrokerCount}"),
         new("kafka.topics", string.Join(", ", KafkaTopics.All)),
+        new("kafka.partition.leader", $"broker {KafkaMockCluster.LeaderBrokerId}"),
     ];
 
     private static async Task<ExecuteCommandResult> ChangeBrokers(

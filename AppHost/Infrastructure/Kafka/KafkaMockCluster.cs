@@ -54,9 +54,25 @@ public sealed class KafkaMockCluster : IDisposable
         lock (_gate) { return _brokerUp[ValidBrokerId(brokerId) - 1]; }
     }
 
+    /// <summary>The broker that leads every partition.</summary>
+    public const int LeaderBrokerId = 1;
+
+    /// <summary>
+    /// Creates a topic whose partitions are all led by <see cref="LeaderBrokerId"/>. The mock answers a fetch that finds
+    /// no records only when <c>fetch.wait.max.ms</c> expires, so a consumer polls every broker that leads one of its
+    /// partitions that often, at rest too; with one leader it polls one broker instead of all of them. The mock moves no
+    /// leader when a broker goes down: taking the leader down is an outage of every topic, any other broker none.
+    /// </summary>
     public void CreateTopic(string topic, int partitions, int replicationFactor)
     {
-        lock (_gate) { LibrdkafkaMockApi.CreateTopic(LiveCluster(), topic, partitions, replicationFactor); }
+        lock (_gate)
+        {
+            LibrdkafkaMockApi.CreateTopic(LiveCluster(), topic, partitions, replicationFactor);
+            for (var partition = 0; partition < partitions; partition++)
+            {
+                LibrdkafkaMockApi.SetPartitionLeader(LiveCluster(), topic, partition, LeaderBrokerId);
+            }
+        }
     }
 
     public void SetBrokerDown(int brokerId)

@@ -50,6 +50,9 @@ internal static class LibrdkafkaMockApi
     public static void CreateTopic(IntPtr cluster, string topic, int partitions, int replicationFactor) =>
         ThrowOnError(rd_kafka_mock_topic_create(cluster, topic, partitions, replicationFactor), $"create topic '{topic}'");
 
+    public static void SetPartitionLeader(IntPtr cluster, string topic, int partition, int brokerId) =>
+        ThrowOnError(rd_kafka_mock_partition_set_leader(cluster, topic, partition, brokerId), $"move the leader of {topic}[{partition}]");
+
     public static void SetBrokerDown(IntPtr cluster, int brokerId) =>
         ThrowOnError(rd_kafka_mock_broker_set_down(cluster, brokerId), $"take broker {brokerId} down");
 
@@ -110,6 +113,9 @@ internal static class LibrdkafkaMockApi
     [DllImport(Library)]
     private static extern int rd_kafka_mock_topic_create(IntPtr mcluster, [MarshalAs(UnmanagedType.LPUTF8Str)] string topic,
         int partitionCount, int replicationFactor);
+    [DllImport(Library)]
+    private static extern int rd_kafka_mock_partition_set_leader(IntPtr mcluster, [MarshalAs(UnmanagedType.LPUTF8Str)] string topic,
+        int partition, int brokerId);
     [DllImport(Library)] private static extern int rd_kafka_mock_broker_set_down(IntPtr mcluster, int brokerId);
     [DllImport(Library)] private static extern int rd_kafka_mock_broker_set_up(IntPtr mcluster, int brokerId);
     [DllImport(Library)]
