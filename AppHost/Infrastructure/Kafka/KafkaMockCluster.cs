@@ -16,6 +16,9 @@ public enum KafkaRequest : short
 /// </summary>
 public sealed class KafkaMockCluster : IDisposable
 {
+    /// <summary>The broker that leads every partition.</summary>
+    public const int LeaderBrokerId = 1;
+
     private readonly Lock _gate = new();
     private readonly bool[] _brokerUp;
     private IntPtr _client;
@@ -53,9 +56,6 @@ public sealed class KafkaMockCluster : IDisposable
     {
         lock (_gate) { return _brokerUp[ValidBrokerId(brokerId) - 1]; }
     }
-
-    /// <summary>The broker that leads every partition.</summary>
-    public const int LeaderBrokerId = 1;
 
     /// <summary>
     /// Creates a topic whose partitions are all led by <see cref="LeaderBrokerId"/>. The mock answers a fetch that finds
