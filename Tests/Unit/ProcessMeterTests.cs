@@ -2,6 +2,7 @@ extern alias Benchmarks;
 
 using System.Diagnostics;
 using Benchmarks::ShopChoreography.Benchmarks.Saga;
+using ShopChoreography.Tests.Probing;
 
 namespace ShopChoreography.Tests.Unit;
 
@@ -19,7 +20,7 @@ public sealed class ProcessMeterTests
         try
         {
             var before = ProcessMeter.TreeCpuSeconds(root.Id);
-            await WaitUntilAsync(() => TreeRuns(root.Id, "sleep")); // yes has ended by then
+            await Poller.UntilAsync(() => Task.FromResult(TreeRuns(root.Id, "sleep")), runs => runs, "yes to end"); // then sleep runs
 
             var used = ProcessMeter.TreeCpuSeconds(root.Id) - before;
             Assert.True(used >= 0.2, $"the tree used {used:F2} CPU seconds; yes alone used about one");
@@ -42,7 +43,7 @@ public sealed class ProcessMeterTests
         try
         {
             using var counter = new TreeWaitCounter(root.Id);
-            await WaitUntilAsync(() => TreeRuns(root.Id, "tail")); // the waiting loop has ended by then
+            await Poller.UntilAsync(() => Task.FromResult(TreeRuns(root.Id, "tail")), runs => runs, "the waiting loop to end"); // then tail runs
 
             Assert.True(counter.Waits >= 20, $"the tree waited {counter.Waits} times; the loop alone a few hundred");
         }
@@ -55,13 +56,4 @@ public sealed class ProcessMeterTests
     /// <summary>Whether a descendant of <paramref name="root"/> runs the command <paramref name="name"/>.</summary>
     private static bool TreeRuns(int root, string name) =>
         ProcessMeter.Tree(root).Any(pid => ProcessMeter.ReadOrEmpty($"/proc/{pid}/comm").Trim() == name);
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (!condition() && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-    }
 }
