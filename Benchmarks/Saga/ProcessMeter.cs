@@ -20,8 +20,7 @@ internal static class ProcessMeter
     /// (its id and start time, so that a reused id is another process).
     /// </summary>
     public static IEnumerable<((int Pid, long Started) Process, long Waits)> TreeWaits(int root) =>
-        Tree(root).Select(pid => ((pid, Stat($"/proc/{pid}/stat") is { Length: > 19 } fields ? long.Parse(fields[19], CultureInfo.InvariantCulture) : 0),
-            StatusValue(pid, "voluntary_ctxt_switches:")));
+        Tree(root).Select(pid => ((pid, StartedAt(pid)), StatusValue(pid, "voluntary_ctxt_switches:")));
 
     /// <summary>The process and its live descendants.</summary>
     internal static HashSet<int> Tree(int root)
@@ -62,7 +61,13 @@ internal static class ProcessMeter
 
     private static int? ParentOf(int pid) => Stat($"/proc/{pid}/stat") is { Length: > 1 } fields ? int.Parse(fields[1], CultureInfo.InvariantCulture) : null;
 
-    /// <summary>The fields after the process name (which may hold spaces): [0] state, [1] ppid, ... [11] utime, [12] stime, [13] cutime, [14] cstime.</summary>
+    /// <summary>When the process started, in clock ticks after boot: with its id, it names one process.</summary>
+    private static long StartedAt(int pid) => Stat($"/proc/{pid}/stat") is { Length: > 19 } fields ? long.Parse(fields[19], CultureInfo.InvariantCulture) : 0;
+
+    /// <summary>
+    /// The fields after the process name (which may hold spaces): [0] state, [1] ppid, ... [11] utime, [12] stime,
+    /// [13] cutime, [14] cstime, ... [19] starttime.
+    /// </summary>
     private static string[] Stat(string path)
     {
         var stat = ReadOrEmpty(path);
