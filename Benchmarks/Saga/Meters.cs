@@ -8,6 +8,12 @@ internal sealed class Meters(DistributedApplication app)
 {
     public static readonly string[] Services = ["orders", "payments", "inventory"];
 
+    /// <summary>
+    /// The dashboard the AppHost starts as a process of its own (unless <c>--telemetry off</c>): it receives every span,
+    /// log and metric the services send, so its CPU is part of what an order costs on a developer's machine.
+    /// </summary>
+    public const string Dashboard = "aspire-dashboard";
+
     /// <summary>The mock cluster's threads (librdkafka names them rdk:mock...) run inside the AppHost, which here is this process.</summary>
     public const string BrokerThreads = "rdk:mock";
 
@@ -20,6 +26,11 @@ internal sealed class Meters(DistributedApplication app)
         }
 
         cpu["broker"] = ProcessMeter.ThreadCpuSeconds(BrokerThreads);
+        if (TryProcessIdOf(Dashboard) is { } dashboard)
+        {
+            cpu["dashboard"] = ProcessMeter.TreeCpuSeconds(dashboard);
+        }
+
         return cpu;
     }
 
@@ -33,8 +44,11 @@ internal sealed class Meters(DistributedApplication app)
         after.ToDictionary(entry => entry.Key, entry => entry.Value - before[entry.Key]);
 
     private int ProcessIdOf(string resource) =>
+        TryProcessIdOf(resource) ?? throw new InvalidOperationException($"Aspire shows no process id for '{resource}'.");
+
+    private int? TryProcessIdOf(string resource) =>
         app.ResourceNotifications.TryGetCurrentState(resource, out var state)
         && state.Snapshot.Properties.SingleOrDefault(p => p.Name == "executable.pid")?.Value is { } pid
             ? Convert.ToInt32(pid, CultureInfo.InvariantCulture)
-            : throw new InvalidOperationException($"Aspire shows no process id for '{resource}'.");
+            : null;
 }
