@@ -12,7 +12,7 @@ internal sealed class Meters(DistributedApplication app)
     /// The dashboard the AppHost starts as a process of its own (unless <c>--telemetry off</c>): it receives every span,
     /// log and metric the services send, so its CPU is part of what an order costs on a developer's machine.
     /// </summary>
-    public const string Dashboard = "aspire-dashboard";
+    private const string Dashboard = "aspire-dashboard";
 
     /// <summary>The mock cluster's threads (librdkafka names them rdk:mock...) run inside the AppHost, which here is this process.</summary>
     public const string BrokerThreads = "rdk:mock";
