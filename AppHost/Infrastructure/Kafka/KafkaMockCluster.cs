@@ -67,10 +67,11 @@ public sealed class KafkaMockCluster : IDisposable
     {
         lock (_gate)
         {
-            LibrdkafkaMockApi.CreateTopic(LiveCluster(), topic, partitions, replicationFactor);
+            var cluster = LiveCluster();
+            LibrdkafkaMockApi.CreateTopic(cluster, topic, partitions, replicationFactor);
             for (var partition = 0; partition < partitions; partition++)
             {
-                LibrdkafkaMockApi.SetPartitionLeader(LiveCluster(), topic, partition, LeaderBrokerId);
+                LibrdkafkaMockApi.SetPartitionLeader(cluster, topic, partition, LeaderBrokerId);
             }
         }
     }
