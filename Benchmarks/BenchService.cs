@@ -2,7 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using ShopChoreography.ServiceDefaults.Messaging;
+using ShopChoreography.Messaging;
 
 namespace ShopChoreography.Benchmarks;
 

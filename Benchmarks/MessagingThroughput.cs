@@ -4,10 +4,9 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Npgsql;
 using ShopChoreography.AppHost.Infrastructure.Kafka;
-using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+using ShopChoreography.Messaging.Outbox;
 
 namespace ShopChoreography.Benchmarks;
 

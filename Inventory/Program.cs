@@ -8,6 +8,7 @@ builder.AddInventory();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.MapMessagingOperations();
 app.MapInventoryApi();
 
 app.Run();

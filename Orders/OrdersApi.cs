@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Options;
 using ShopChoreography.Contracts;
+using ShopChoreography.Messaging;
 using ShopChoreography.Orders.Data;
 using ShopChoreography.Orders.Features;
 using ShopChoreography.ServiceDefaults.Http;
-using ShopChoreography.ServiceDefaults.Messaging;
 
 namespace ShopChoreography.Orders;
 

@@ -8,6 +8,7 @@ builder.AddOrders();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.MapMessagingOperations();
 app.MapOrdersApi();
 
 app.Run();

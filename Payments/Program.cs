@@ -8,6 +8,7 @@ builder.AddPayments();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.MapMessagingOperations();
 app.MapPaymentsApi();
 
 app.Run();

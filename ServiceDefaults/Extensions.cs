@@ -7,21 +7,21 @@ using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 using ShopChoreography.ServiceDefaults.Http;
-using ShopChoreography.ServiceDefaults.Kafka;
-using ShopChoreography.ServiceDefaults.Messaging;
 using ShopChoreography.ServiceDefaults.Telemetry;
 
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// What every service shares: OpenTelemetry, health checks, service discovery, HTTP resilience, request limits and API documents.
+/// What every service shares: OpenTelemetry, health checks, service discovery, HTTP resilience, problem details, request limits and API documents.
 /// A service calls <see cref="AddServiceDefaults{TBuilder}"/> once and <see cref="MapDefaultEndpoints"/> once.
 /// </summary>
 public static class Extensions
 {
     public const string HealthEndpointPath = "/health";
     public const string AlivenessEndpointPath = "/alive";
-    internal const string LiveTag = "live";
+
+    /// <summary>The tag of the health checks <c>/alive</c> runs: those that say the process itself works.</summary>
+    public const string LiveTag = "live";
 
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -51,8 +51,7 @@ public static class Extensions
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation()
-                .AddMeter(KafkaClientMetrics.MeterName))
+                .AddRuntimeInstrumentation())
             .WithTracing(tracing => tracing
                 .SetSampler(OperatorCausedTraces.Sampler)
                 .AddSource(builder.Environment.ApplicationName)
@@ -84,9 +83,6 @@ public static class Extensions
     /// the service falls behind; the body names each check that is not healthy and why.
     /// <c>/alive</c>: the process answers. Both are mapped in every environment: container hosts probe them.
     /// Every error response, an unhandled exception's included, is an RFC 9457 problem details body.
-    /// A service that uses messaging also gets the operator endpoints <c>/operations/dead-letters</c> (list) and
-    /// <c>/operations/dead-letters/replay</c>, and <c>/operations/consumption</c> (state, pause, resume), unless
-    /// <c>Messaging:Operations:MapEndpoints</c> is false.
     /// Every service serves its OpenAPI document and a reference UI over it (<see cref="ApiDocuments"/>).
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
@@ -98,7 +94,6 @@ public static class Extensions
         {
             Predicate = registration => registration.Tags.Contains(LiveTag),
         });
-        app.MapMessagingOperations();
         app.MapApiDocuments();
         return app;
     }

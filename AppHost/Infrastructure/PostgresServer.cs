@@ -1,4 +1,3 @@
-using Aspire.Hosting.ApplicationModel;
 using ShopChoreography.AppHost.Infrastructure.Postgres;
 
 namespace ShopChoreography.AppHost.Infrastructure;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Aspire.Hosting.ApplicationModel;
+using ShopChoreography.Messaging;
 
 namespace ShopChoreography.AppHost.Operations;
 
@@ -20,7 +20,7 @@ public static class OperatorCommands
     public static IResourceBuilder<ProjectResource> WithMessagingCommands(this IResourceBuilder<ProjectResource> service)
     {
         var name = service.Resource.Name;
-        var deadLetterTopic = $"{name}.dlq";
+        var deadLetterTopic = MessagingOptions.DeadLetterTopicOf(name);
         return service
             .WithHttpCommand("/operations/dead-letters/replay", "Replay dead letters", EndpointName, "replay-dead-letters", new HttpCommandOptions
             {

@@ -6,8 +6,8 @@
 //
 // Then give azd the outputs: `kafka` = bootstrapServers, `kafka-sasl-password` = the connection string of the
 // authorization rule (az eventhubs namespace authorization-rule keys list ... --query primaryConnectionString).
-// The README's "Deploy to Azure" has the steps. Keep the topics and partitions in step with
-// AppHost/Infrastructure/Kafka/KafkaTopics.cs (a test checks that they are).
+// docs/deploy-azure.md has the steps. Keep the topics and partitions in step with
+// Contracts/Topics.cs (a test checks that they are).
 
 @description('Name of the Event Hubs namespace: globally unique, 6-50 letters, digits and hyphens.')
 @minLength(6)

@@ -1,3 +1,3 @@
 namespace ShopChoreography.Inventory.Data;
 
-internal sealed class DesignTimeDbContextFactory : ServiceDefaults.Data.DesignTimeDbContextFactory<InventoryDbContext>;
+internal sealed class DesignTimeDbContextFactory : Messaging.Database.DesignTimeDbContextFactory<InventoryDbContext>;

@@ -1,5 +1,5 @@
 using Microsoft.EntityFrameworkCore;
-using ShopChoreography.ServiceDefaults.Messaging;
+using ShopChoreography.Messaging;
 
 namespace ShopChoreography.Inventory.Data;
 

@@ -1,8 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using ShopChoreography.Contracts;
 using ShopChoreography.Inventory.Data;
-using ShopChoreography.ServiceDefaults.Messaging;
-using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+using ShopChoreography.Messaging;
+using ShopChoreography.Messaging.Outbox;
 
 namespace ShopChoreography.Inventory.Features;
 

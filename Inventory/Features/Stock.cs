@@ -26,7 +26,7 @@ public static class Stock
         InventoryDbContext db, CancellationToken cancellationToken)
     {
         var (available, errors) = await ReadAvailableAsync(request, cancellationToken);
-        if (request.IdentifierProblem(nameof(sku)) is { } problem)
+        if (request.RouteValueProblem(nameof(sku), IdentifierText.Problem) is { } problem)
         {
             errors[nameof(sku)] = [problem];
         }

@@ -1,3 +1,3 @@
 namespace ShopChoreography.Orders.Data;
 
-internal sealed class DesignTimeDbContextFactory : ServiceDefaults.Data.DesignTimeDbContextFactory<OrdersDbContext>;
+internal sealed class DesignTimeDbContextFactory : Messaging.Database.DesignTimeDbContextFactory<OrdersDbContext>;

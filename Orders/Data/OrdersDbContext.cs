@@ -1,8 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using ShopChoreography.Contracts;
+using ShopChoreography.Messaging;
+using ShopChoreography.Messaging.Outbox;
 using ShopChoreography.Orders.Features;
-using ShopChoreography.ServiceDefaults.Messaging;
-using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 
 namespace ShopChoreography.Orders.Data;
 

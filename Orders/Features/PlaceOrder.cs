@@ -1,13 +1,12 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.OpenApi;
 using ShopChoreography.Contracts;
+using ShopChoreography.Messaging.Outbox;
 using ShopChoreography.Orders.Data;
 using ShopChoreography.ServiceDefaults.Http;
-using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 
 namespace ShopChoreography.Orders.Features;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
-using ShopChoreography.ServiceDefaults.Messaging.Consumers;
-using ShopChoreography.ServiceDefaults.Telemetry;
+using ShopChoreography.Messaging;
+using ShopChoreography.Messaging.Telemetry;
 
 namespace ShopChoreography.Orders.Features;
 

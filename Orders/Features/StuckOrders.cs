@@ -3,9 +3,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using ShopChoreography.Contracts;
+using ShopChoreography.Messaging;
+using ShopChoreography.Messaging.Outbox;
 using ShopChoreography.Orders.Data;
-using ShopChoreography.ServiceDefaults.Messaging;
-using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 
 namespace ShopChoreography.Orders.Features;
 

@@ -1,3 +1,3 @@
 namespace ShopChoreography.Payments.Data;
 
-internal sealed class DesignTimeDbContextFactory : ServiceDefaults.Data.DesignTimeDbContextFactory<PaymentsDbContext>;
+internal sealed class DesignTimeDbContextFactory : Messaging.Database.DesignTimeDbContextFactory<PaymentsDbContext>;

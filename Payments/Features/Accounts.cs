@@ -23,7 +23,7 @@ public static class Accounts
         PaymentsDbContext db, CancellationToken cancellationToken)
     {
         var (balance, errors) = await ReadBalanceAsync(request, cancellationToken);
-        if (request.IdentifierProblem(nameof(customerId)) is { } problem)
+        if (request.RouteValueProblem(nameof(customerId), IdentifierText.Problem) is { } problem)
         {
             errors[nameof(customerId)] = [problem];
         }

@@ -3,12 +3,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
-using ShopChoreography.Contracts;
 
 namespace ShopChoreography.ServiceDefaults.Http;
 
@@ -84,25 +82,10 @@ public static class ApiDocuments
                 return Task.CompletedTask;
             });
 
-    /// <summary>
-    /// Every error is a problem details body, also those whose result type says nothing of it (a bare 404). Every
-    /// operation may answer 503 while a dependency is unavailable (<see cref="DependencyUnavailableExceptionHandler"/>).
-    /// </summary>
+    /// <summary>Every error is a problem details body, also those whose result type says nothing of it (a bare 404).</summary>
     private static async Task DescribeProblemBodies(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         operation.Responses ??= [];
-        operation.Responses.TryAdd("503", new OpenApiResponse
-        {
-            Description = DependencyUnavailableExceptionHandler.Description,
-            Headers = new Dictionary<string, IOpenApiHeader>
-            {
-                ["Retry-After"] = new OpenApiHeader
-                {
-                    Description = "Seconds to wait before trying again.",
-                    Schema = new OpenApiSchema { Type = JsonSchemaType.Integer },
-                },
-            },
-        });
         foreach (var (status, response) in operation.Responses)
         {
             if (int.Parse(status) >= 400 && response is OpenApiResponse { Content: null or { Count: 0 } } bare)

@@ -18,7 +18,6 @@ public static class RequestLimits
     {
         builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodySize);
         builder.Services.AddExceptionHandler<BadHttpRequestExceptionHandler>();
-        builder.Services.AddExceptionHandler<DependencyUnavailableExceptionHandler>();
         return builder;
     }
 

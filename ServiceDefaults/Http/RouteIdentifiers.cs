@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Unicode;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using ShopChoreography.Contracts;
 
 namespace ShopChoreography.ServiceDefaults.Http;
 
@@ -10,17 +9,17 @@ namespace ShopChoreography.ServiceDefaults.Http;
 public static class RouteIdentifiers
 {
     /// <summary>
-    /// Why the route value <paramref name="parameter"/> is not identifier text, naming the parameter; null when it is.
-    /// For a route whose only free text is that parameter.
+    /// Why the route value <paramref name="parameter"/> breaks <paramref name="rule"/> (which names the parameter in
+    /// its answer); null when it keeps it. For a route whose only free text is that parameter.
     /// </summary>
-    public static string? IdentifierProblem(this HttpRequest request, string parameter)
+    public static string? RouteValueProblem(this HttpRequest request, string parameter, Func<string?, string, string?> rule)
     {
         // Kestrel leaves percent-escapes that decode to no UTF-8 (%FF, or %ED%A0%80 for a lone surrogate) as they
         // are, so the route value reads "%FF", just as if the client had meant it by writing %25FF: only the raw
         // target tells the two apart.
         var rawTarget = request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "";
         return PercentDecodesToUtf8(rawTarget.Split('?')[0])
-            ? IdentifierText.Problem(request.RouteValues[parameter] as string, parameter)
+            ? rule(request.RouteValues[parameter] as string, parameter)
             : $"{parameter} must be percent-encoded UTF-8: the path holds escapes that decode to no text.";
     }
 

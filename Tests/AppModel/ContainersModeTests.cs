@@ -1,6 +1,5 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
-using Aspire.Hosting.Postgres;
 using Aspire.Hosting.Testing;
 
 namespace ShopChoreography.Tests.AppModel;

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using ShopChoreography.AppHost.Infrastructure.Kafka;
+using ShopChoreography.Contracts;
 using ShopChoreography.Tests.AppModel.Azd;
 
 namespace ShopChoreography.Tests.AppModel;
@@ -143,7 +143,7 @@ public sealed partial class InfraTemplateTests(PublishedManifests manifests)
             var scale = template["properties"]!["template"]!["scale"]!;
 
             Assert.Equal((1, maxReplicas), (Int(scale["minReplicas"]), Int(scale["maxReplicas"])));
-            Assert.InRange(maxReplicas, 1, KafkaTopics.Partitions);
+            Assert.InRange(maxReplicas, 1, Topics.Partitions);
             var rule = Assert.Single(scale["rules"]!.AsArray())!["custom"]!;
             Assert.Equal("kafka", Text(rule["type"]));
             var metadata = rule["metadata"]!.AsObject();
@@ -178,8 +178,8 @@ public sealed partial class InfraTemplateTests(PublishedManifests manifests)
 
         var topics = TopicsParameter().Match(bicep);
         Assert.True(topics.Success, "eventhubs.bicep has no topics parameter");
-        Assert.Equal(KafkaTopics.All, QuotedName().Matches(topics.Groups["list"].Value).Select(m => m.Groups[1].Value));
-        Assert.Equal(KafkaTopics.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        Assert.Equal(Topics.All, QuotedName().Matches(topics.Groups["list"].Value).Select(m => m.Groups[1].Value));
+        Assert.Equal(Topics.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture),
             PartitionCountParameter().Match(bicep).Groups["count"].Value);
         Assert.Contains("partitionCount: partitionCount", bicep, StringComparison.Ordinal);
         Assert.Contains("name: 'Standard'", bicep, StringComparison.Ordinal); // Basic has no Kafka endpoint

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using ShopChoreography.AppHost.Infrastructure.Kafka;
+using ShopChoreography.Contracts;
 using ShopChoreography.Tests.AppModel.Azd;
 
 namespace ShopChoreography.Tests.AppModel;
@@ -105,10 +105,10 @@ public sealed partial class PublishManifestTests(PublishedManifests manifests)
         Assert.Equal(["/bin/sh", "-c"], arguments.Take(2));
         var script = arguments[2];
         Assert.StartsWith("/etc/kafka/docker/run &\n", script, StringComparison.Ordinal);
-        Assert.Contains($"for topic in {string.Join(' ', KafkaTopics.All)}; do", script, StringComparison.Ordinal);
+        Assert.Contains($"for topic in {string.Join(' ', Topics.All)}; do", script, StringComparison.Ordinal);
         Assert.Contains("--create --if-not-exists --topic $topic --partitions 12 --replication-factor 1", script, StringComparison.Ordinal);
         Assert.EndsWith("\nwait $broker", script, StringComparison.Ordinal);
-        Assert.Equal(12, KafkaTopics.Partitions);
+        Assert.Equal(12, Topics.Partitions);
     }
 
     [Theory]

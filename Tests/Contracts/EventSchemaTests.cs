@@ -1,12 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ShopChoreography.Contracts;
-using ShopChoreography.ServiceDefaults.Messaging;
+using ShopChoreography.Messaging;
 
 namespace ShopChoreography.Tests.Contracts;
 
 /// <summary>
-/// The released event schemas (<c>ServiceDefaults/Contracts/Schemas/&lt;type&gt;.json</c>) against the event records.
+/// The released event schemas (<c>Contracts/Schemas/&lt;type&gt;.json</c>) against the event records.
 /// Releasing a change is <c>SHOP_RELEASE_EVENT_SCHEMAS=true dotnet test --filter FullyQualifiedName~EventSchemaTests</c>:
 /// it rewrites the files from the records, and refuses to while a change breaks a released schema.
 /// </summary>
@@ -14,7 +14,7 @@ public sealed class EventSchemaTests
 {
     public const string ReleaseVariable = "SHOP_RELEASE_EVENT_SCHEMAS";
 
-    private static readonly string Folder = Path.Combine(Repository.Root, "ServiceDefaults", "Contracts", "Schemas");
+    private static readonly string Folder = Path.Combine(Repository.Root, "Contracts", "Schemas");
 
     private static bool Releasing => string.Equals(Environment.GetEnvironmentVariable(ReleaseVariable), "true", StringComparison.OrdinalIgnoreCase);
 

@@ -1,5 +1,5 @@
 using Confluent.Kafka;
-using ShopChoreography.AppHost.Infrastructure.Kafka;
+using ShopChoreography.Contracts;
 
 namespace ShopChoreography.Tests.Faults;
 
@@ -39,7 +39,7 @@ public static class ConsumerGroups
         var behind = new List<string>();
         foreach (var (group, topics) in TopicsOf)
         {
-            var partitions = topics.SelectMany(topic => Enumerable.Range(0, KafkaTopics.Partitions).Select(p => new TopicPartition(topic, p))).ToList();
+            var partitions = topics.SelectMany(topic => Enumerable.Range(0, Topics.Partitions).Select(p => new TopicPartition(topic, p))).ToList();
             var committed = await CommittedAsync(admin, group, partitions);
             foreach (var partition in partitions)
             {

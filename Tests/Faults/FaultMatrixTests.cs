@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using ShopChoreography.AppHost.Infrastructure.Kafka;
+using ShopChoreography.Contracts;
 using ShopChoreography.Tests.Distributed;
 using ShopChoreography.Tests.Saga;
 using Xunit.Abstractions;
@@ -195,7 +196,7 @@ public sealed class FaultMatrixTests(DistributedAppFixture fixture, ITestOutputH
             Settings.OrdersPerSecond, async run =>
             {
                 using var replay = new EventReplay(fixture.KafkaCluster.BootstrapServers);
-                var poison = await replay.InjectPoisonAsync(KafkaTopics.Partitions);
+                var poison = await replay.InjectPoisonAsync(Topics.Partitions);
                 run.Audit.ExpectPoison(poison);
                 var copies = 0;
                 for (var replayed = 1; replayed <= Settings.Repetitions; replayed++)

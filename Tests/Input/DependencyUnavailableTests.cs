@@ -3,9 +3,11 @@ using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using ShopChoreography.Messaging.Database;
 using ShopChoreography.Tests.Distributed;
 using ShopChoreography.Tests.Probing;
 
@@ -105,6 +107,7 @@ public sealed class DependencyUnavailableTests(DistributedAppFixture fixture)
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.SetMinimumLevel(LogLevel.Critical);
         builder.AddServiceDefaults();
+        builder.Services.AddExceptionHandler<DependencyUnavailableExceptionHandler>();
         var app = builder.Build();
         app.MapDefaultEndpoints();
         app.MapPost("/notes", async () =>

@@ -5,10 +5,10 @@ using Confluent.Kafka;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using ShopChoreography.ServiceDefaults.Messaging;
-using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
-using ShopChoreography.ServiceDefaults.Messaging.Consumers;
-using ShopChoreography.ServiceDefaults.Messaging.DeadLetters;
+using ShopChoreography.Messaging;
+using ShopChoreography.Messaging.CloudEvents;
+using ShopChoreography.Messaging.Consumers;
+using ShopChoreography.Messaging.DeadLetters;
 using ShopChoreography.Tests.Distributed;
 using ShopChoreography.Tests.Probing;
 

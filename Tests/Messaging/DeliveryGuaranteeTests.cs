@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
-using ShopChoreography.ServiceDefaults.Messaging.Consumers;
-using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+using ShopChoreography.Messaging.Consumers;
+using ShopChoreography.Messaging.Outbox;
 using ShopChoreography.Tests.Distributed;
 using ShopChoreography.Tests.Probing;
 

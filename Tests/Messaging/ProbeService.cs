@@ -3,9 +3,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
-using ShopChoreography.ServiceDefaults.Messaging;
-using ShopChoreography.ServiceDefaults.Messaging.Outbox;
+using ShopChoreography.Messaging;
+using ShopChoreography.Messaging.Outbox;
 using ShopChoreography.Tests.Distributed;
 
 namespace ShopChoreography.Tests.Messaging;
@@ -26,7 +25,7 @@ public sealed record ProbeEvent(string Key, int Sequence, string? Behaviour = nu
     public static CloudNative.CloudEvents.CloudEvent CloudEvent(string key, int sequence, string? behaviour = null)
     {
         var cloudEvent = new CloudNative.CloudEvents.CloudEvent(CloudNative.CloudEvents.CloudEventsSpecVersion.V1_0,
-            ServiceDefaults.Messaging.CloudEvents.KafkaCloudEventBinding.ExtensionAttributes)
+            global::ShopChoreography.Messaging.CloudEvents.KafkaCloudEventBinding.ExtensionAttributes)
         {
             Id = Guid.NewGuid().ToString(),
             Source = new Uri("/probe", UriKind.Relative),

@@ -5,8 +5,8 @@ using System.Text.Json.Nodes;
 using CloudNative.CloudEvents;
 using CloudNative.CloudEvents.Extensions;
 using ShopChoreography.Contracts;
-using ShopChoreography.ServiceDefaults.Messaging;
-using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
+using ShopChoreography.Messaging;
+using ShopChoreography.Messaging.CloudEvents;
 using ShopChoreography.Tests.Distributed;
 using ShopChoreography.Tests.Probing;
 

@@ -5,9 +5,9 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
+using ShopChoreography.Messaging.Outbox;
 using ShopChoreography.Orders.Data;
 using ShopChoreography.Orders.Features;
-using ShopChoreography.ServiceDefaults.Messaging.Outbox;
 using ShopChoreography.Tests.Distributed;
 using ShopChoreography.Tests.Messaging;
 

@@ -2,10 +2,10 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ShopChoreography.Contracts;
+using ShopChoreography.Messaging;
 using ShopChoreography.Orders;
 using ShopChoreography.Orders.Data;
 using ShopChoreography.Orders.Features;
-using ShopChoreography.ServiceDefaults.Messaging;
 using ShopChoreography.Tests.Distributed;
 using ShopChoreography.Tests.Probing;
 

@@ -179,7 +179,7 @@ public sealed partial class WireTests(DistributedAppFixture fixture) : IDisposab
     private static ConsumeResult<string?, byte[]?> Event(string topic, string source, string type, Guid orderId, string data)
     {
         var cloudEvent = new CloudNative.CloudEvents.CloudEvent(CloudNative.CloudEvents.CloudEventsSpecVersion.V1_0,
-            ServiceDefaults.Messaging.CloudEvents.KafkaCloudEventBinding.ExtensionAttributes)
+            global::ShopChoreography.Messaging.CloudEvents.KafkaCloudEventBinding.ExtensionAttributes)
         {
             Id = Guid.NewGuid().ToString(),
             Source = new Uri(source, UriKind.Relative),
@@ -190,7 +190,7 @@ public sealed partial class WireTests(DistributedAppFixture fixture) : IDisposab
             Data = System.Text.Encoding.UTF8.GetBytes(data),
         };
         CloudNative.CloudEvents.Extensions.Partitioning.SetPartitionKey(cloudEvent, orderId.ToString());
-        return new() { Topic = topic, Message = ServiceDefaults.Messaging.CloudEvents.KafkaCloudEventBinding.ToKafkaMessage(cloudEvent) };
+        return new() { Topic = topic, Message = global::ShopChoreography.Messaging.CloudEvents.KafkaCloudEventBinding.ToKafkaMessage(cloudEvent) };
     }
 
     private static ConsumeResult<string?, byte[]?> WithNewId(ConsumeResult<string?, byte[]?> record)

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using Confluent.Kafka;
-using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using ShopChoreography.ServiceDefaults.Messaging;
+using ShopChoreography.Messaging;
+using ShopChoreography.Messaging.CloudEvents;
 using ShopChoreography.Tests.Distributed;
 using ShopChoreography.Tests.Messaging;
 using ShopChoreography.Tests.Probing;

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using Confluent.Kafka;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
-using ShopChoreography.ServiceDefaults.Messaging;
+using ShopChoreography.Messaging;
 using ShopChoreography.Tests.Messaging;
 
 namespace ShopChoreography.Tests.Unit;

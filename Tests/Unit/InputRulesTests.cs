@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using ShopChoreography.Contracts;
+using ShopChoreography.Messaging;
 using ShopChoreography.ServiceDefaults.Http;
-using ShopChoreography.ServiceDefaults.Messaging;
 
 namespace ShopChoreography.Tests.Unit;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
-using ShopChoreography.ServiceDefaults.Kafka;
+using ShopChoreography.Messaging.Kafka;
 
 namespace ShopChoreography.Tests.Unit;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
-using ShopChoreography.ServiceDefaults.Kafka;
+using ShopChoreography.Messaging.Kafka;
 
 namespace ShopChoreography.Tests.Unit;
 

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using CloudNative.CloudEvents;
 using CloudNative.CloudEvents.Extensions;
 using Confluent.Kafka;
-using ShopChoreography.ServiceDefaults.Messaging.CloudEvents;
+using ShopChoreography.Messaging.CloudEvents;
 
 namespace ShopChoreography.Tests.Unit;
 

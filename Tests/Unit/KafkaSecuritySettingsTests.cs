@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ShopChoreography.AppHost.Infrastructure.Kafka;
-using ShopChoreography.ServiceDefaults.Kafka;
+using ShopChoreography.Messaging.Kafka;
 
 namespace ShopChoreography.Tests.Unit;
 

@@ -4,7 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using ShopChoreography.AppHost.Infrastructure.Kafka;
-using ShopChoreography.ServiceDefaults.Kafka;
+using ShopChoreography.Contracts;
+using ShopChoreography.Messaging.Kafka;
 using ShopChoreography.Tests.Probing;
 
 namespace ShopChoreography.Tests.Unit;
@@ -36,9 +37,9 @@ public sealed class KafkaTopicCheckTests
     public async Task A_service_whose_topics_all_exist_is_ready()
     {
         using var cluster = new KafkaMockCluster(1);
-        foreach (var topic in KafkaTopics.All)
+        foreach (var topic in Topics.All)
         {
-            cluster.CreateTopic(topic, KafkaTopics.Partitions, 1);
+            cluster.CreateTopic(topic, Topics.Partitions, 1);
         }
 
         using var host = Host(cluster, ["payments.events", "inventory.events", "orders.events", "orders.dlq"]);

@@ -1,5 +1,5 @@
 using Confluent.Kafka;
-using ShopChoreography.ServiceDefaults.Messaging.Consumers;
+using ShopChoreography.Messaging.Consumers;
 
 namespace ShopChoreography.Tests.Unit;
 

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
-using ShopChoreography.ServiceDefaults.Messaging.Consumers;
+using ShopChoreography.Messaging.Consumers;
 using ShopChoreography.Tests.Probing;
 
 namespace ShopChoreography.Tests.Unit;

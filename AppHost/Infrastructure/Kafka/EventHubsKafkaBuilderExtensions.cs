@@ -1,5 +1,3 @@
-using Aspire.Hosting.ApplicationModel;
-
 namespace ShopChoreography.AppHost.Infrastructure.Kafka;
 
 /// <summary>

@@ -1,9 +1,9 @@
-using Aspire.Hosting.ApplicationModel;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using ShopChoreography.Contracts;
 
 namespace ShopChoreography.AppHost.Infrastructure.Kafka;
 
@@ -103,9 +103,9 @@ public static class KafkaBuilderExtensions
             try
             {
                 cluster = new KafkaMockCluster(MockBrokerCount);
-                foreach (var topic in KafkaTopics.All)
+                foreach (var topic in Topics.All)
                 {
-                    cluster.CreateTopic(topic, KafkaTopics.Partitions, MockReplicationFactor);
+                    cluster.CreateTopic(topic, Topics.Partitions, MockReplicationFactor);
                 }
             }
             catch (Exception ex)
@@ -122,7 +122,7 @@ public static class KafkaBuilderExtensions
                 "Data lives in memory only, is trimmed to the newest ~5 MiB per partition, and is lost when the AppHost stops.",
                 cluster.BootstrapServers);
             logger.LogInformation("Created topics {Topics} with {Partitions} partitions, replication factor {ReplicationFactor}, all led by broker {Leader}",
-                string.Join(", ", KafkaTopics.All), KafkaTopics.Partitions, MockReplicationFactor, KafkaMockCluster.LeaderBrokerId);
+                string.Join(", ", Topics.All), Topics.Partitions, MockReplicationFactor, KafkaMockCluster.LeaderBrokerId);
 
             await e.Eventing.PublishAsync(new ConnectionStringAvailableEvent(resource, e.Services), cancellationToken);
             await e.Notifications.PublishUpdateAsync(resource, s => s with
@@ -199,7 +199,7 @@ public static class KafkaBuilderExtensions
         var listeners = $"PLAINTEXT_HOST://0.0.0.0:{KafkaContainerResource.PrimaryTargetPort}," +
                         $"PLAINTEXT_INTERNAL://0.0.0.0:{KafkaContainerResource.InternalTargetPort}," +
                         $"CONTROLLER://0.0.0.0:{KafkaContainerResource.ControllerPort}";
-        var partitions = KafkaTopics.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var partitions = Topics.Partitions.ToString(System.Globalization.CultureInfo.InvariantCulture);
         IAdminClient? admin = null; // one client for every run of the check, disposed with the app
         builder.Eventing.Subscribe<ConnectionStringAvailableEvent>(resource, async (e, cancellationToken) =>
         {
@@ -229,7 +229,7 @@ public static class KafkaBuilderExtensions
             .WithEnvironment("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
             .WithEnvironment("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
             .WithEnvironment("KAFKA_NUM_PARTITIONS", partitions)
-            .WithArgs(KafkaContainerResource.StartCreatingTopics(KafkaTopics.All, KafkaTopics.Partitions))
+            .WithArgs(KafkaContainerResource.StartCreatingTopics(Topics.All, Topics.Partitions))
             .WithHealthCheck(healthCheckKey);
     }
 
@@ -266,7 +266,7 @@ public static class KafkaBuilderExtensions
     [
         new("kafka.bootstrap.servers", cluster.BootstrapServers),
         new("kafka.brokers.up", $"{cluster.BrokersUp}/{cluster.BrokerCount}"),
-        new("kafka.topics", string.Join(", ", KafkaTopics.All)),
+        new("kafka.topics", string.Join(", ", Topics.All)),
         new("kafka.partition.leader", $"broker {KafkaMockCluster.LeaderBrokerId}"),
     ];
 

@@ -1,5 +1,3 @@
-using Aspire.Hosting.ApplicationModel;
-
 namespace ShopChoreography.AppHost.Infrastructure.Kafka;
 
 /// <summary>Which of a service's Kafka clients a setting is for.</summary>

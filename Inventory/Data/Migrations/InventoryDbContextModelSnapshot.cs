@@ -76,7 +76,7 @@ namespace Inventory.Data.Migrations
                         });
                 });
 
-            modelBuilder.Entity("ShopChoreography.ServiceDefaults.Messaging.Inbox.InboxMessage", b =>
+            modelBuilder.Entity("ShopChoreography.Messaging.Inbox.InboxMessage", b =>
                 {
                     b.Property<string>("Consumer")
                         .HasMaxLength(128)
@@ -110,7 +110,7 @@ namespace Inventory.Data.Migrations
                     b.ToTable("inbox_messages", (string)null);
                 });
 
-            modelBuilder.Entity("ShopChoreography.ServiceDefaults.Messaging.Outbox.OutboxMessage", b =>
+            modelBuilder.Entity("ShopChoreography.Messaging.Outbox.OutboxMessage", b =>
                 {
                     b.Property<long>("Sequence")
                         .ValueGeneratedOnAdd()
