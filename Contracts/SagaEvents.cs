@@ -1,11 +1,13 @@
+using System.ComponentModel.DataAnnotations;
 using ShopChoreography.Messaging;
-using ShopChoreography.ServiceDefaults.Http;
+using ShopChoreography.ServiceDefaults.Validation;
 
 namespace ShopChoreography.Contracts;
 
 // The events of the order saga, as contract.md names them. Each carries what its consumers need, so no service
 // ever calls another. The order id is the subject: the partition key and record key of every event of an order.
-// The attributes state the limits EventRules holds each event to, for the published schemas (Schemas/<type>.json).
+// The attributes state each event's limits (Limits.cs): every consumer holds the event to them before any handler runs,
+// and the published schemas (Schemas/<type>.json) state them.
 
 public sealed record OrderLine([property: Identifier] string Sku, [property: Quantity] int Quantity,
     [property: Amount((double)OrderLimits.MaxUnitPrice)] decimal UnitPrice);
@@ -20,66 +22,62 @@ public static class CancellationReasons
 }
 
 [CloudEventType("shop.orders.order-created.v1")]
-public sealed record OrderCreated(Guid OrderId, [property: Identifier] string CustomerId, [property: Amount((double)OrderLimits.MaxTotal)] decimal Total,
-    [property: Lines] IReadOnlyList<OrderLine> Items) : IIntegrationEvent
+public sealed record OrderCreated([property: NotEmpty] Guid OrderId, [property: Identifier] string CustomerId, [property: Amount((double)OrderLimits.MaxTotal)] decimal Total,
+    [property: Lines] IReadOnlyList<OrderLine> Items) : IIntegrationEvent, IValidatableObject
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
 
-    void IIntegrationEvent.RejectIfBroken() => EventRules.RejectIfBroken(this);
+    IEnumerable<ValidationResult> IValidatableObject.Validate(ValidationContext validationContext)
+    {
+        if (Items.Sum(line => line.Quantity * line.UnitPrice) != Total)
+        {
+            yield return new ValidationResult("total is not the sum of the lines.", ["total"]);
+        }
+    }
 }
 
 [CloudEventType("shop.orders.order-completed.v1")]
-public sealed record OrderCompleted(Guid OrderId, string CustomerId, decimal Total) : IIntegrationEvent
+public sealed record OrderCompleted([property: NotEmpty] Guid OrderId, string CustomerId, decimal Total) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
 }
 
 [CloudEventType("shop.orders.order-cancelled.v1")]
-public sealed record OrderCancelled(Guid OrderId, string CustomerId, string Reason) : IIntegrationEvent
+public sealed record OrderCancelled([property: NotEmpty] Guid OrderId, string CustomerId, string Reason) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
 }
 
 [CloudEventType("shop.payments.payment-succeeded.v1")]
-public sealed record PaymentSucceeded(Guid OrderId, [property: Identifier] string CustomerId, [property: Amount((double)OrderLimits.MaxTotal)] decimal Amount,
+public sealed record PaymentSucceeded([property: NotEmpty] Guid OrderId, [property: Identifier] string CustomerId, [property: Amount((double)OrderLimits.MaxTotal)] decimal Amount,
     [property: Lines] IReadOnlyList<ReservedLine> Items) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
-
-    void IIntegrationEvent.RejectIfBroken() => EventRules.RejectIfBroken(this);
 }
 
 [CloudEventType("shop.payments.payment-failed.v1")]
-public sealed record PaymentFailed(Guid OrderId, [property: Identifier] string CustomerId, [property: Amount((double)OrderLimits.MaxTotal)] decimal Amount,
+public sealed record PaymentFailed([property: NotEmpty] Guid OrderId, [property: Identifier] string CustomerId, [property: Amount((double)OrderLimits.MaxTotal)] decimal Amount,
     [property: Identifier] string Reason) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
-
-    void IIntegrationEvent.RejectIfBroken() => EventRules.RejectIfBroken(this);
 }
 
 [CloudEventType("shop.payments.payment-refunded.v1")]
-public sealed record PaymentRefunded(Guid OrderId, [property: Identifier] string CustomerId, [property: Amount((double)OrderLimits.MaxTotal)] decimal Amount)
+public sealed record PaymentRefunded([property: NotEmpty] Guid OrderId, [property: Identifier] string CustomerId, [property: Amount((double)OrderLimits.MaxTotal)] decimal Amount)
     : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
-
-    void IIntegrationEvent.RejectIfBroken() => EventRules.RejectIfBroken(this);
 }
 
 [CloudEventType("shop.inventory.inventory-reserved.v1")]
-public sealed record InventoryReserved(Guid OrderId, [property: Lines] IReadOnlyList<ReservedLine> Items) : IIntegrationEvent
+public sealed record InventoryReserved([property: NotEmpty] Guid OrderId, [property: Lines] IReadOnlyList<ReservedLine> Items) : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
-
-    void IIntegrationEvent.RejectIfBroken() => EventRules.RejectIfBroken(this);
 }
 
 [CloudEventType("shop.inventory.inventory-reservation-failed.v1")]
-public sealed record InventoryReservationFailed(Guid OrderId, [property: Identifier] string Reason, [property: Lines] IReadOnlyList<ReservedLine> Items)
+public sealed record InventoryReservationFailed([property: NotEmpty] Guid OrderId, [property: Identifier] string Reason, [property: Lines] IReadOnlyList<ReservedLine> Items)
     : IIntegrationEvent
 {
     string IIntegrationEvent.Subject => OrderId.ToString();
-
-    void IIntegrationEvent.RejectIfBroken() => EventRules.RejectIfBroken(this);
 }

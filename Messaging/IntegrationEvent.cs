@@ -3,20 +3,12 @@ namespace ShopChoreography.Messaging;
 /// <summary>
 /// An event a service publishes. Its JSON (camelCase) is the CloudEvent's data; <see cref="Subject"/> is the
 /// CloudEvent <c>subject</c>, its <c>partitionkey</c> and the Kafka record key, so all events of one subject keep
-/// their order. Implement <see cref="Subject"/> explicitly so it stays out of the JSON.
+/// their order. Implement <see cref="Subject"/> explicitly so it stays out of the JSON. The validation attributes on
+/// its properties are its rules: every consumer holds it to them before any handler runs (<see cref="EventValidation"/>).
 /// </summary>
 public interface IIntegrationEvent
 {
     string Subject { get; }
-
-    /// <summary>
-    /// Throws <see cref="EventRejectedException"/> when the event breaks the rules every consumer may rely on. The
-    /// consumer host calls it before any handler runs, so a broken event changes nothing and is dead-lettered by every
-    /// service consuming it.
-    /// </summary>
-    void RejectIfBroken()
-    {
-    }
 }
 
 /// <summary>The CloudEvent <c>type</c> of an event record, for example <c>shop.orders.order-created.v1</c>.</summary>

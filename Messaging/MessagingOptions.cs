@@ -2,6 +2,9 @@ namespace ShopChoreography.Messaging;
 
 public sealed class MessagingOptions
 {
+    /// <summary>The connection whose string is the Kafka cluster's bootstrap servers.</summary>
+    public const string KafkaConnectionName = "kafka";
+
     /// <summary>Names the consumer group, the inbox's consumer and the dead-letter topic (<c>{service}.dlq</c>).</summary>
     public string ServiceName { get; set; } = "";
 

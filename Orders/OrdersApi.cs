@@ -11,6 +11,12 @@ public static class OrdersApi
 {
     public static IHostApplicationBuilder AddOrders(this IHostApplicationBuilder builder)
     {
+        builder.DescribeApi("Orders", """
+            Places orders and follows each through the saga. An order is Pending until the other services have
+            reacted to its OrderCreated event: Completed once it is paid and its stock reserved, or Cancelled with the
+            reason (insufficient-funds, unknown-customer or out-of-stock). Its timeline lists the events that
+            moved it. Operations list and heal orders whose saga has stopped moving.
+            """);
         builder.AddServiceDatabase<OrdersDbContext>("ordersdb");
         builder.AddMessaging<OrdersDbContext>("orders")
             .PublishTo(Topics.OrdersEvents, source: "/orders")
@@ -28,7 +34,7 @@ public static class OrdersApi
 
     public static IEndpointRouteBuilder MapOrdersApi(this IEndpointRouteBuilder app)
     {
-        var orders = app.MapGroup("/orders");
+        var orders = app.MapGroup("/orders").WithTags("Orders");
         orders.MapPost("/", PlaceOrder.HandleAsync).AcceptsJsonOnly(PlaceOrderBody.Example)
             .DescribesParameters(PlaceOrder.IdempotencyKeyParameter)
             .DescribesProblem(StatusCodes.Status422UnprocessableEntity, "The Idempotency-Key was used before for a different order.")
@@ -39,7 +45,7 @@ public static class OrdersApi
 
         if (app.ServiceProvider.GetRequiredService<IOptions<MessagingOptions>>().Value.Operations.MapEndpoints)
         {
-            var operations = app.MapGroup("/operations");
+            var operations = app.MapGroup("/operations").WithTags("Operations");
             operations.MapGet("/stuck-orders", StuckOrders.ListAsync)
                 .WithSummary("Orders whose saga has not moved for longer than the step deadline, and the step each waits for.");
             operations.MapPost("/stuck-orders/heal", StuckOrders.HealAllAsync).WithSummary("Heals every stuck order now.");

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
+using ShopChoreography.Contracts;
+using ShopChoreography.Messaging;
 
 namespace ShopChoreography.Benchmarks.Saga;
 
@@ -13,9 +15,9 @@ public enum Outcome { Completed, Cancelled }
 /// </summary>
 internal sealed class OrderOutcomes : IDisposable
 {
-    private const string Topic = "orders.events";
-    private const string Completed = "shop.orders.order-completed.v1";
-    private const string Cancelled = "shop.orders.order-cancelled.v1";
+    private const string Topic = Topics.OrdersEvents;
+    private static readonly string Completed = EventTypes.TypeOf<OrderCompleted>();
+    private static readonly string Cancelled = EventTypes.TypeOf<OrderCancelled>();
 
     private readonly ConcurrentDictionary<Guid, TaskCompletionSource<(Outcome Outcome, long At)>> _orders = new();
     private readonly IConsumer<string, byte[]> _consumer;
@@ -62,7 +64,7 @@ internal sealed class OrderOutcomes : IDisposable
             }
 
             var type = record.Message.Headers.TryGetLastBytes("ce_type", out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
-            if (type is Completed or Cancelled && Guid.TryParse(record.Message.Key, out var orderId))
+            if ((type == Completed || type == Cancelled) && Guid.TryParse(record.Message.Key, out var orderId))
             {
                 Slot(orderId).TrySetResult((type == Completed ? Outcome.Completed : Outcome.Cancelled, Stopwatch.GetTimestamp()));
             }

@@ -5,11 +5,12 @@ using Microsoft.EntityFrameworkCore;
 using ShopChoreography.Contracts;
 using ShopChoreography.Inventory.Data;
 using ShopChoreography.ServiceDefaults.Http;
+using ShopChoreography.ServiceDefaults.Validation;
 
 namespace ShopChoreography.Inventory.Features;
 
 /// <summary>The body of <c>PUT /stock/{sku}</c>, as its API document describes it.</summary>
-public sealed record SetAvailableBody([property: Range(0, Stock.MaxAvailable)] int Available);
+public sealed record SetAvailableBody([property: Range(0, Stock.MaxAvailable, ErrorMessage = "{0} must be between {1} and {2}.")] int Available);
 
 public sealed record StockView(string Sku, int Available, int Reserved);
 
@@ -75,8 +76,8 @@ public static class Stock
                 return (null, new() { ["available"] = ["available is required and must be a whole number."] });
             }
 
-            return available is < 0 or > MaxAvailable
-                ? (null, new() { ["available"] = [$"available must be between 0 and {MaxAvailable}."] })
+            return RecordRules.Problem<SetAvailableBody>("available", available, "available") is { } availableProblem
+                ? (null, new() { ["available"] = [availableProblem] })
                 : (available, []);
         }
     }

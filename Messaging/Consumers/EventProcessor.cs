@@ -83,7 +83,7 @@ internal sealed class EventProcessor<TContext>(
         {
             data = JsonSerializer.Deserialize((byte[]?)cloudEvent.Data ?? [], handler.DataType, MessagingJson.Options)
                 ?? throw new JsonException("the data is JSON null");
-            ((IIntegrationEvent)data).RejectIfBroken();
+            EventValidation.RejectIfBroken((IIntegrationEvent)data);
         }
         catch (EventRejectedException ex)
         {

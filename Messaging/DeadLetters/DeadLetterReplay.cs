@@ -35,7 +35,7 @@ public sealed class DeadLetterReplay
         ILogger<DeadLetterReplay> logger)
     {
         var consumerSettings = new KafkaConsumerSettings();
-        consumerSettings.Bind(configuration, KafkaConsumerSettings.SectionName, MessagingBuilderExtensions.KafkaConnectionName);
+        consumerSettings.Bind(configuration, KafkaConsumerSettings.SectionName, MessagingOptions.KafkaConnectionName);
         _readerConfig = new ConsumerConfig(consumerSettings.Config.ToDictionary(setting => setting.Key, setting => setting.Value))
         {
             // librdkafka wants a group id to consume at all; with assigned partitions and no commits the broker never

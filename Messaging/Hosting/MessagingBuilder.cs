@@ -60,9 +60,6 @@ public static class MessagingBuilderExtensions
 {
     public const string ConfigurationSection = "Messaging";
 
-    /// <summary>The connection whose string is the Kafka cluster's bootstrap servers.</summary>
-    internal const string KafkaConnectionName = "kafka";
-
     /// <summary>
     /// The messaging core for a service whose database is <typeparamref name="TContext"/> (whose model calls
     /// <see cref="MessagingModel.AddMessagingTables"/>): outbox dispatcher, consumer host with inbox, retries and
@@ -87,7 +84,7 @@ public static class MessagingBuilderExtensions
         services.AddScoped<IAfterCommit>(provider => provider.GetRequiredService<ConsumedEvent>());
         services.AddScoped<IEventPublisher, EventPublisher<TContext>>();
 
-        builder.AddKafkaProducer<string?, byte[]?>(KafkaConnectionName, producer =>
+        builder.AddKafkaProducer<string?, byte[]?>(MessagingOptions.KafkaConnectionName, producer =>
         {
             producer.Config.EnableIdempotence = true;
             producer.Config.Acks = Acks.All;
@@ -103,7 +100,7 @@ public static class MessagingBuilderExtensions
         services.AddSingleton<ProducerHealth>();
         services.AddHealthChecks().Add(new HealthCheckRegistration(ProducerHealth.Name,
             provider => provider.GetRequiredService<ProducerHealth>(), HealthStatus.Unhealthy, [Extensions.LiveTag]));
-        builder.AddKafkaConsumer<string?, byte[]?>(KafkaConnectionName, consumer =>
+        builder.AddKafkaConsumer<string?, byte[]?>(MessagingOptions.KafkaConnectionName, consumer =>
             {
                 consumer.Config.GroupId = serviceName;
                 consumer.Config.AutoOffsetReset = AutoOffsetReset.Earliest;
@@ -120,7 +117,7 @@ public static class MessagingBuilderExtensions
                     provider.GetRequiredService<ConsumerHost<TContext>>().OnRevoked(partitions.Select(p => p.TopicPartition), lost: true)));
 
         // A service whose topics are missing says so at start and is not ready (Event Hubs cannot create them).
-        builder.AddKafkaTopicCheck(KafkaConnectionName, _ =>
+        builder.AddKafkaTopicCheck(MessagingOptions.KafkaConnectionName, _ =>
             [.. handlers.Topics, .. options.PublishTopic is { } topic ? [topic] : Array.Empty<string>(),
              .. handlers.Any ? [options.DeadLetterTopic] : Array.Empty<string>()]);
         services.AddHealthChecks().AddCheck<MessagingBacklogHealthCheck<TContext>>(MessagingBacklogHealthCheck<TContext>.Name, HealthStatus.Degraded);

@@ -21,7 +21,7 @@ internal static class ConsumptionOperationsApi
 
     public static void MapConsumptionOperations(this IEndpointRouteBuilder app)
     {
-        var consumption = app.MapGroup(ConsumptionPath);
+        var consumption = app.MapGroup(ConsumptionPath).WithTags(MessagingOperationsApi.OperationsTag);
         consumption.MapGet("", Results<Ok<ConsumptionState>, ValidationProblem> (HttpRequest request, IConsumerControl consumer) =>
                 NoParameters(request) is { } problem ? problem : TypedResults.Ok(consumer.State))
             .WithSummary("Whether the operator paused consumption, and the partitions this replica owns.");

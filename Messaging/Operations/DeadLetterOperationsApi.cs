@@ -28,7 +28,7 @@ internal static partial class DeadLetterOperationsApi
 
     public static void MapDeadLetterOperations(this IEndpointRouteBuilder app)
     {
-        var deadLetters = app.MapGroup(DeadLettersPath)
+        var deadLetters = app.MapGroup(DeadLettersPath).WithTags(MessagingOperationsApi.OperationsTag)
             .DescribesParameters(FilterParameters)
             .DescribesProblem(StatusCodes.Status503ServiceUnavailable, "Kafka could not be read within Messaging:Operations:DeadLetterReadTimeout.");
         deadLetters.MapGet("", ListAsync).WithSummary("The dead letters the filter selects.");

@@ -11,6 +11,9 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>The operator endpoints of the messaging core: dead letters, and pausing or resuming consumption.</summary>
 public static class MessagingOperationsApi
 {
+    /// <summary>The group the operator endpoints are listed under in the API documents.</summary>
+    public const string OperationsTag = "Operations";
+
     /// <summary>
     /// Maps <c>/operations/dead-letters</c> (list) and <c>/operations/dead-letters/replay</c>, and, for a service that
     /// consumes, <c>/operations/consumption</c> (state, pause, resume), unless <c>Messaging:Operations:MapEndpoints</c>

@@ -7,6 +7,7 @@ using ShopChoreography.Contracts;
 using ShopChoreography.Messaging.Outbox;
 using ShopChoreography.Orders.Data;
 using ShopChoreography.ServiceDefaults.Http;
+using ShopChoreography.ServiceDefaults.Validation;
 
 namespace ShopChoreography.Orders.Features;
 
@@ -140,7 +141,7 @@ public sealed record PlaceOrderRequest(string CustomerId, IReadOnlyList<OrderLin
         using (document)
         {
             var root = document.RootElement;
-            var customerId = Identifier(root, "customerId", "customerId", Fail);
+            var customerId = Identifier<PlaceOrderBody>(root, "customerId", "customerId", Fail);
             var items = new List<OrderLine>();
             if (!root.TryGetProperty("items", out var itemsElement) || itemsElement.ValueKind == JsonValueKind.Null)
             {
@@ -150,9 +151,9 @@ public sealed record PlaceOrderRequest(string CustomerId, IReadOnlyList<OrderLin
             {
                 Fail("items", "items must be an array.");
             }
-            else if (itemsElement.GetArrayLength() is 0 or > OrderLimits.MaxItems)
+            else if (RecordRules.Problem<PlaceOrderBody>("items", itemsElement.EnumerateArray().ToArray(), "items") is { } itemsProblem)
             {
-                Fail("items", $"items must hold 1 to {OrderLimits.MaxItems} lines.");
+                Fail("items", itemsProblem);
             }
             else
             {
@@ -179,15 +180,15 @@ public sealed record PlaceOrderRequest(string CustomerId, IReadOnlyList<OrderLin
             return null;
         }
 
-        var sku = Identifier(item, "sku", $"{path}.sku", fail);
+        var sku = Identifier<OrderLine>(item, "sku", $"{path}.sku", fail);
         int? quantity = null;
         if (!item.TryGetProperty("quantity", out var q) || q.ValueKind != JsonValueKind.Number || !q.TryGetInt32(out var parsedQuantity))
         {
             fail($"{path}.quantity", "quantity is required and must be a whole number.");
         }
-        else if (parsedQuantity is < 1 or > OrderLimits.MaxQuantity)
+        else if (RecordRules.Problem<OrderLine>("quantity", parsedQuantity, "quantity") is { } quantityProblem)
         {
-            fail($"{path}.quantity", $"quantity must be between 1 and {OrderLimits.MaxQuantity}.");
+            fail($"{path}.quantity", quantityProblem);
         }
         else
         {
@@ -199,9 +200,9 @@ public sealed record PlaceOrderRequest(string CustomerId, IReadOnlyList<OrderLin
         {
             fail($"{path}.unitPrice", "unitPrice is required and must be a number.");
         }
-        else if (!p.TryGetAmount(out var parsedPrice) || parsedPrice <= 0 || parsedPrice > OrderLimits.MaxUnitPrice)
+        else if (!p.TryGetAmount(out var parsedPrice) || RecordRules.Problem<OrderLine>("unitPrice", parsedPrice, "unitPrice") is not null)
         {
-            fail($"{path}.unitPrice", $"unitPrice must be greater than 0 and at most {OrderLimits.MaxUnitPrice}, with at most 2 decimal places.");
+            fail($"{path}.unitPrice", RecordRules.Describe<OrderLine>("unitPrice", "unitPrice"));
         }
         else
         {
@@ -211,7 +212,7 @@ public sealed record PlaceOrderRequest(string CustomerId, IReadOnlyList<OrderLin
         return sku is not null && quantity is not null && unitPrice is not null ? new OrderLine(sku, quantity.Value, unitPrice.Value) : null;
     }
 
-    private static string? Identifier(JsonElement parent, string property, string path, Action<string, string> fail)
+    private static string? Identifier<TRecord>(JsonElement parent, string property, string path, Action<string, string> fail)
     {
         if (!parent.TryGetProperty(property, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -228,7 +229,7 @@ public sealed record PlaceOrderRequest(string CustomerId, IReadOnlyList<OrderLin
         var text = value.GetUnicodeText();
         var problem = text is null
             ? $"{property} must be valid Unicode text: it holds bytes that are not UTF-8, or an unpaired surrogate."
-            : IdentifierText.Problem(text, property);
+            : RecordRules.Problem<TRecord>(property, text, property);
         if (problem is not null)
         {
             fail(path, problem);

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using ShopChoreography.Contracts;
 using ShopChoreography.Payments.Data;
 using ShopChoreography.ServiceDefaults.Http;
+using ShopChoreography.ServiceDefaults.Validation;
 
 namespace ShopChoreography.Payments.Features;
 
@@ -69,9 +70,9 @@ public static class Accounts
                 return (null, new() { ["balance"] = ["balance is required and must be a number."] });
             }
 
-            return value.TryGetAmount(out var balance) && balance is >= 0 and <= MaxBalance
+            return value.TryGetAmount(out var balance) && RecordRules.Problem<SetBalanceBody>("balance", balance, "balance") is null
                 ? (balance, [])
-                : (null, new() { ["balance"] = [$"balance must be between 0 and {MaxBalance} with at most 2 decimal places."] });
+                : (null, new() { ["balance"] = [RecordRules.Describe<SetBalanceBody>("balance", "balance")] });
         }
     }
 }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
+using ShopChoreography.ServiceDefaults.Validation;
 
 namespace ShopChoreography.ServiceDefaults.Http;
 
@@ -28,6 +29,18 @@ public static class ApiDocuments
             options.AddOperationTransformer(DescribeProblemBodies);
             options.AddSchemaTransformer(DescribeNumbers);
         });
+        return builder;
+    }
+
+    /// <summary>The title of the service's API document and the paragraph that introduces it.</summary>
+    public static IHostApplicationBuilder DescribeApi(this IHostApplicationBuilder builder, string title, string introduction)
+    {
+        builder.Services.ConfigureAll<OpenApiOptions>(options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = $"{title} API";
+            document.Info.Description = string.Join(' ', introduction.Split((char[])['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            return Task.CompletedTask;
+        }));
         return builder;
     }
 

@@ -5,6 +5,7 @@ using ShopChoreography.AppHost.Infrastructure;
 using ShopChoreography.Contracts;
 using ShopChoreography.Orders.Features;
 using ShopChoreography.ServiceDefaults.Http;
+using ShopChoreography.ServiceDefaults.Validation;
 using ShopChoreography.Tests.Distributed;
 
 namespace ShopChoreography.Tests.Saga;
@@ -68,6 +69,23 @@ public sealed class ApiDocumentTests(DistributedAppFixture fixture)
         var operations = OperationsOf(document).Select(operation =>
             $"{operation.Method} {operation.Path}: {string.Join(" ", operation.Body["responses"]!.AsObject().Select(response => response.Key).Order())}");
         Assert.Equal(expected.Order(), operations.Order());
+    }
+
+    [Theory]
+    [InlineData("orders", "Orders API", new[] { "Orders", "Operations", "Probes" })]
+    [InlineData("payments", "Payments API", new[] { "Accounts", "Payments", "Operations", "Probes" })]
+    [InlineData("inventory", "Inventory API", new[] { "Stock", "Reservations", "Operations", "Probes" })]
+    public async Task The_document_introduces_its_service_and_groups_operations_by_what_a_caller_sees(string service, string title, string[] groups)
+    {
+        var document = await DocumentAsync(service);
+
+        Assert.Equal(title, document["info"]!["title"]!.GetValue<string>());
+        Assert.True(document["info"]!["description"]?.GetValue<string>().Length > 100, document["info"]!.ToJsonString());
+        var operations = OperationsOf(document).ToList();
+        Assert.All(operations, operation => Assert.Single(operation.Body["tags"]!.AsArray()));
+        Assert.Equal(groups.Order(), operations.Select(operation => operation.Body["tags"]![0]!.GetValue<string>()).Distinct().Order());
+        Assert.All(operations.Where(operation => operation.Path.StartsWith("/operations", StringComparison.Ordinal)),
+            operation => Assert.Equal("Operations", operation.Body["tags"]![0]!.GetValue<string>()));
     }
 
     [Theory]

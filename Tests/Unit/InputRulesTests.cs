@@ -74,7 +74,7 @@ public sealed class InputRulesTests
 
     [Fact]
     public void An_order_as_Orders_publishes_it_keeps_the_event_rules() =>
-        EventRules.RejectIfBroken(new OrderCreated(Guid.NewGuid(), "c-1", 1_000_000.02m,
+        EventValidation.RejectIfBroken(new OrderCreated(Guid.NewGuid(), "c-1", 1_000_000.02m,
             [new("SKU-1", 1000, 1000.00m), new("SKU-2", 2, 0.01m)]));
 
     public static TheoryData<OrderCreated, string> BrokenOrders => new()
@@ -94,7 +94,7 @@ public sealed class InputRulesTests
     [MemberData(nameof(BrokenOrders))]
     public void An_event_breaking_the_rules_is_rejected_saying_which_rule(OrderCreated order, string problem)
     {
-        var rejected = Assert.Throws<EventRejectedException>(() => EventRules.RejectIfBroken(order));
+        var rejected = Assert.Throws<EventRejectedException>(() => EventValidation.RejectIfBroken(order));
 
         Assert.Contains(problem, rejected.Message);
     }

@@ -2,7 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using ShopChoreography.Messaging.Inbox;
 using ShopChoreography.Messaging.Outbox;
 
-namespace ShopChoreography.Messaging;
+namespace Microsoft.EntityFrameworkCore;
 
 public static class MessagingModel
 {

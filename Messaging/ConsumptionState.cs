@@ -1,4 +1,4 @@
-namespace ShopChoreography.Messaging.Consumers;
+namespace ShopChoreography.Messaging;
 
 /// <summary>
 /// Whether an operator has paused this service's consumption, how many partitions this member owns, how many of them
