@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ShopChoreography.Contracts;
 using ShopChoreography.Messaging;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Contracts;
 

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Distributed;
 

@@ -1,5 +1,6 @@
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.DependencyInjection;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Distributed;
 

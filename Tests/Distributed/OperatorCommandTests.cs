@@ -7,10 +7,8 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using ShopChoreography.Contracts;
 using ShopChoreography.Messaging.CloudEvents;
-using ShopChoreography.Tests.Faults;
-using ShopChoreography.Tests.Messaging;
-using ShopChoreography.Tests.Probing;
 using ShopChoreography.Tests.Saga;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Distributed;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Distributed;
 

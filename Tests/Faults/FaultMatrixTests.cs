@@ -2,8 +2,7 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using ShopChoreography.AppHost.Infrastructure.Kafka;
 using ShopChoreography.Contracts;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Saga;
+using ShopChoreography.Tests.Support;
 using Xunit.Abstractions;
 
 namespace ShopChoreography.Tests.Faults;

@@ -2,10 +2,7 @@ using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using CsCheck;
 using Npgsql;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Messaging;
-using ShopChoreography.Tests.Probing;
-using ShopChoreography.Tests.Saga;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Input;
 

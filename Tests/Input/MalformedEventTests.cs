@@ -1,10 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Messaging;
-using ShopChoreography.Tests.Probing;
-using ShopChoreography.Tests.Saga;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Input;
 

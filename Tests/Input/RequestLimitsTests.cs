@@ -2,8 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Npgsql;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Saga;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Input;
 

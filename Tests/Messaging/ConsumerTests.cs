@@ -5,8 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using ShopChoreography.Messaging.CloudEvents;
 using ShopChoreography.Messaging.Consumers;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Probing;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Messaging;
 

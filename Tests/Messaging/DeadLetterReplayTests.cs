@@ -9,8 +9,7 @@ using ShopChoreography.Messaging;
 using ShopChoreography.Messaging.CloudEvents;
 using ShopChoreography.Messaging.Consumers;
 using ShopChoreography.Messaging.DeadLetters;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Probing;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Messaging;
 

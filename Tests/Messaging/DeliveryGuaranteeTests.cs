@@ -1,8 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using ShopChoreography.Messaging.Consumers;
 using ShopChoreography.Messaging.Outbox;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Probing;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Messaging;
 

@@ -5,7 +5,7 @@ using ShopChoreography.AppHost.Infrastructure;
 using ShopChoreography.Contracts;
 using ShopChoreography.Orders.Features;
 using ShopChoreography.ServiceDefaults.Http;
-using ShopChoreography.Tests.Distributed;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Saga;
 

@@ -7,8 +7,7 @@ using CloudNative.CloudEvents.Extensions;
 using ShopChoreography.Contracts;
 using ShopChoreography.Messaging;
 using ShopChoreography.Messaging.CloudEvents;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Probing;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Saga;
 

@@ -8,8 +8,7 @@ using Npgsql;
 using ShopChoreography.Messaging.Outbox;
 using ShopChoreography.Orders.Data;
 using ShopChoreography.Orders.Features;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Messaging;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Saga;
 

@@ -1,4 +1,5 @@
-using ShopChoreography.Tests.Distributed;
+
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Saga;
 

@@ -5,10 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ShopChoreography.Messaging;
 using ShopChoreography.Messaging.CloudEvents;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Messaging;
-using ShopChoreography.Tests.Probing;
 using ShopChoreography.Tests.Saga;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Telemetry;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using ShopChoreography.Tests.Probing;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Telemetry;
 

@@ -3,7 +3,7 @@ using Confluent.Kafka;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using ShopChoreography.Messaging;
-using ShopChoreography.Tests.Messaging;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Unit;
 

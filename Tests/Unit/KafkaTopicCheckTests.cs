@@ -6,7 +6,7 @@ using Microsoft.Extensions.Hosting;
 using ShopChoreography.AppHost.Infrastructure.Kafka;
 using ShopChoreography.Contracts;
 using ShopChoreography.Messaging.Kafka;
-using ShopChoreography.Tests.Probing;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Unit;
 

@@ -2,7 +2,7 @@ extern alias Benchmarks;
 
 using System.Diagnostics;
 using Benchmarks::ShopChoreography.Benchmarks.Saga;
-using ShopChoreography.Tests.Probing;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Unit;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace ShopChoreography.Tests.Probing;
+namespace ShopChoreography.Tests.Support;
 
 public static class LoggedErrors
 {

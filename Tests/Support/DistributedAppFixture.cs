@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ShopChoreography.AppHost.Infrastructure.Kafka;
 
-namespace ShopChoreography.Tests.Distributed;
+namespace ShopChoreography.Tests.Support;
 
 /// <summary>
 /// Starts the whole system once per test collection, in local infrastructure mode (machine PostgreSQL with a

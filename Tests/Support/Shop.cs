@@ -1,10 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Probing;
 
-namespace ShopChoreography.Tests.Saga;
+namespace ShopChoreography.Tests.Support;
 
 public sealed record OrderView(Guid OrderId, string CustomerId, string Status, decimal Total, List<ItemView> Items, string? CancellationReason);
 

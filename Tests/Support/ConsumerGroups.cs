@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using ShopChoreography.Contracts;
 
-namespace ShopChoreography.Tests.Faults;
+namespace ShopChoreography.Tests.Support;
 
 /// <summary>
 /// The services' consumer groups, each named after its service, with the event topics each consumes (as the services

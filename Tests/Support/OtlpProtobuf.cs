@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace ShopChoreography.Tests.Telemetry;
+namespace ShopChoreography.Tests.Support;
 
 /// <summary>A span as a service exported it.</summary>
 public sealed record ExportedSpan(

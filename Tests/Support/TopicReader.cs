@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace ShopChoreography.Tests.Messaging;
+namespace ShopChoreography.Tests.Support;
 
 /// <summary>Reads a topic from the beginning of every partition, outside any consumer group.</summary>
 public static class TopicReader

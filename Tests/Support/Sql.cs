@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace ShopChoreography.Tests.Probing;
+namespace ShopChoreography.Tests.Support;
 
 internal static class Sql
 {

@@ -1,9 +1,8 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
-using ShopChoreography.Tests.Distributed;
 
-namespace ShopChoreography.Tests.Telemetry;
+namespace ShopChoreography.Tests.Support;
 
 /// <summary>
 /// The whole system with every service exporting its telemetry to an <see cref="OtlpReceiver"/> in the test, and

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
-namespace ShopChoreography.Tests.Messaging;
+namespace ShopChoreography.Tests.Support;
 
 /// <summary>
 /// The commands this process sends one database from now on, as Npgsql traces them: one per round trip that

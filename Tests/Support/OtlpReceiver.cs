@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace ShopChoreography.Tests.Telemetry;
+namespace ShopChoreography.Tests.Support;
 
 /// <summary>
 /// An OTLP/HTTP (protobuf) endpoint inside the test process: the running services export their traces, logs and

@@ -5,9 +5,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ShopChoreography.Messaging;
 using ShopChoreography.Messaging.Outbox;
-using ShopChoreography.Tests.Distributed;
 
-namespace ShopChoreography.Tests.Messaging;
+namespace ShopChoreography.Tests.Support;
 
 [CloudEventType(Type)]
 public sealed record ProbeEvent(string Key, int Sequence, string? Behaviour = null) : IIntegrationEvent

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace ShopChoreography.Tests.Probing;
+namespace ShopChoreography.Tests.Support;
 
 /// <summary>
 /// Forwards TCP connections on a loopback port to a server, and can cut them: while down it drops every open

@@ -1,4 +1,4 @@
-namespace ShopChoreography.Tests;
+namespace ShopChoreography.Tests.Support;
 
 /// <summary>Folders of this repository, found from the AppHost project the tests were built with.</summary>
 public static class Repository

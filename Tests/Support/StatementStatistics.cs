@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace ShopChoreography.Tests.Probing;
+namespace ShopChoreography.Tests.Support;
 
 /// <summary>What <c>pg_stat_statements</c> (preloaded by the AppHost) counted for the statements of one database.</summary>
 internal static class StatementStatistics

@@ -1,4 +1,4 @@
-namespace ShopChoreography.Tests.Probing;
+namespace ShopChoreography.Tests.Support;
 
 /// <summary>Checks a condition until it holds or a deadline passes: the way tests wait, instead of sleeping.</summary>
 public static class Poller
