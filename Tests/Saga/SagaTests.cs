@@ -1,4 +1,3 @@
-
 using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Saga;
