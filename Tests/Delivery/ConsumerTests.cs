@@ -3,6 +3,7 @@ using CloudNative.CloudEvents;
 using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using ShopChoreography.Messaging;
 using ShopChoreography.Messaging.CloudEvents;
 using ShopChoreography.Messaging.Consumers;
 using ShopChoreography.Tests.Support;
@@ -196,7 +197,7 @@ public sealed class ConsumerTests(DistributedAppFixture fixture)
         var database = await ProbeService.CreateDatabaseAsync(fixture);
         var events = Enumerable.Range(1, 200).Select(i => ProbeEvent.CloudEvent($"key-{i % 10}", i, ProbeEvent.Slow)).ToList();
         await ProduceAsync(topic, [.. events.Select(KafkaCloudEventBinding.ToKafkaMessage)]);
-        void FewInFlight(global::ShopChoreography.Messaging.MessagingOptions options) => options.Consumer.MaxInFlightPerPartition = 4;
+        void FewInFlight(MessagingOptions options) => options.Consumer.MaxInFlightPerPartition = 4;
         await using var first = await ProbeService.CreateAsync(fixture, database, service, topic, consumes: true, FewInFlight);
         await first.StartAsync();
         var firstHost = first.Services.GetRequiredService<ConsumerHost<ProbeDbContext>>();

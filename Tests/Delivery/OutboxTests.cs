@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using ShopChoreography.Messaging;
 using ShopChoreography.Messaging.Outbox;
 using ShopChoreography.Tests.Support;
 
@@ -151,7 +152,7 @@ public sealed class OutboxTests(DistributedAppFixture fixture) : IDisposable
         await Poller.UntilAsync(service.AppliedAsync, rows => rows.Count == 1, "the event to be applied");
         Assert.Equal((1, 1), await CountAsync(database));
 
-        await service.Services.GetRequiredService<global::ShopChoreography.Messaging.MessagingRetention<ProbeDbContext>>()
+        await service.Services.GetRequiredService<MessagingRetention<ProbeDbContext>>()
             .DeleteExpiredAsync(CancellationToken.None);
 
         Assert.Equal((0, 0), await CountAsync(database));

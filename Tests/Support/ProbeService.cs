@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ShopChoreography.Messaging;
+using ShopChoreography.Messaging.CloudEvents;
 using ShopChoreography.Messaging.Outbox;
 
 namespace ShopChoreography.Tests.Support;
@@ -24,7 +25,7 @@ public sealed record ProbeEvent(string Key, int Sequence, string? Behaviour = nu
     public static CloudNative.CloudEvents.CloudEvent CloudEvent(string key, int sequence, string? behaviour = null)
     {
         var cloudEvent = new CloudNative.CloudEvents.CloudEvent(CloudNative.CloudEvents.CloudEventsSpecVersion.V1_0,
-            global::ShopChoreography.Messaging.CloudEvents.KafkaCloudEventBinding.ExtensionAttributes)
+            KafkaCloudEventBinding.ExtensionAttributes)
         {
             Id = Guid.NewGuid().ToString(),
             Source = new Uri("/probe", UriKind.Relative),
