@@ -10,6 +10,7 @@ using ShopChoreography.Tests.Support;
 namespace ShopChoreography.Tests.Contract;
 
 /// <summary>Each running service's OpenAPI document and reference UI, against the endpoints the service maps.</summary>
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class ApiDocumentTests(DistributedAppFixture fixture)
 {

@@ -10,6 +10,7 @@ using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Delivery;
 
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class ConsumerTests(DistributedAppFixture fixture)
 {

@@ -12,6 +12,7 @@ using ShopChoreography.Tests.Support;
 namespace ShopChoreography.Tests.Delivery;
 
 /// <summary>The operator endpoints every service maps over its own dead-letter topic.</summary>
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class DeadLetterOperationsTests(DistributedAppFixture fixture) : IDisposable
 {

@@ -35,6 +35,7 @@ public sealed class RecordProbeOnceAccepted(ProbeDbContext db) : IEventHandler<P
     }
 }
 
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class DeadLetterReplayTests(DistributedAppFixture fixture)
 {

@@ -5,6 +5,7 @@ using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Delivery;
 
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class DeliveryGuaranteeTests(DistributedAppFixture fixture)
 {

@@ -7,6 +7,7 @@ using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Delivery;
 
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class ProducerHealthTests(DistributedAppFixture fixture)
 {

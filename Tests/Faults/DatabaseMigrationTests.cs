@@ -9,6 +9,7 @@ using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Faults;
 
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class DatabaseMigrationTests(DistributedAppFixture fixture)
 {

@@ -3,6 +3,7 @@ using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Faults;
 
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class KafkaBrokerTests(DistributedAppFixture fixture)
 {

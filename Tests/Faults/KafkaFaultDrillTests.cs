@@ -4,6 +4,7 @@ using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Faults;
 
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class KafkaFaultDrillTests(DistributedAppFixture fixture)
 {

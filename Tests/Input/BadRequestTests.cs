@@ -11,6 +11,7 @@ namespace ShopChoreography.Tests.Input;
 /// 4xx problem details answer naming what is wrong, never a 5xx, and leave no row in the service's database and no
 /// event on its topic.
 /// </summary>
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class BadRequestTests(DistributedAppFixture fixture) : IDisposable
 {

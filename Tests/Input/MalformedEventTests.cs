@@ -9,6 +9,7 @@ namespace ShopChoreography.Tests.Input;
 /// Every malformed record on a topic is dead-lettered by every service that consumes the topic, on its own
 /// <c>&lt;service&gt;.dlq</c> with the reason, and the partition moves on: a valid order placed afterwards completes.
 /// </summary>
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class MalformedEventTests(DistributedAppFixture fixture) : IDisposable
 {

@@ -11,6 +11,7 @@ using ShopChoreography.Tests.Support;
 namespace ShopChoreography.Tests.Operations;
 
 /// <summary>What an operator reads from the running services: metrics for real traffic, event logs, and <c>/health</c>.</summary>
+[Trait("Category", "Distributed")]
 [Collection(TelemetryAppCollection.Name)]
 public sealed class MetricsAndHealthTests(TelemetryAppFixture fixture) : IDisposable
 {

@@ -13,6 +13,7 @@ using ShopChoreography.Tests.Support;
 namespace ShopChoreography.Tests.Operations;
 
 /// <summary>The dashboard's operator commands, executed as the dashboard executes them, against the running system.</summary>
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class OperatorCommandTests(DistributedAppFixture fixture) : IDisposable
 {

@@ -7,6 +7,7 @@ namespace ShopChoreography.Tests.Operations;
 /// What the dashboard's trace list shows: one trace per order, from <c>POST /orders</c> through each service's
 /// database work, outbox, publish and process spans to its end, and nothing that no one caused.
 /// </summary>
+[Trait("Category", "Distributed")]
 [Collection(TelemetryAppCollection.Name)]
 public sealed class OrderTraceTests(TelemetryAppFixture fixture) : IDisposable
 {

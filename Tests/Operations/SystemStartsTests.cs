@@ -5,6 +5,7 @@ using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Operations;
 
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class SystemStartsTests(DistributedAppFixture fixture)
 {

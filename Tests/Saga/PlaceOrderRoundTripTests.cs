@@ -13,6 +13,7 @@ using ShopChoreography.Tests.Support;
 namespace ShopChoreography.Tests.Saga;
 
 /// <summary><c>POST /orders</c> as Orders registers it, run in this process (<see cref="OrdersInProcess"/>).</summary>
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class PlaceOrderRoundTripTests(DistributedAppFixture fixture)
 {

@@ -7,6 +7,7 @@ using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Saga;
 
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class PlaceOrderRulesTests(DistributedAppFixture fixture) : IDisposable
 {

@@ -2,6 +2,7 @@ using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Saga;
 
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class SagaTests(DistributedAppFixture fixture) : IDisposable
 {

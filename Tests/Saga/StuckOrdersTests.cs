@@ -11,6 +11,7 @@ using ShopChoreography.Tests.Support;
 namespace ShopChoreography.Tests.Saga;
 
 /// <summary>The stuck-orders check as Orders runs it every few seconds (<see cref="StuckOrders.FindAsync"/>), in this process.</summary>
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class StuckOrdersTests(DistributedAppFixture fixture)
 {
