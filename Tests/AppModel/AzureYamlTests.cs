@@ -1,4 +1,5 @@
 using YamlDotNet.RepresentationModel;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.AppModel;
 

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using ShopChoreography.Contracts;
 using ShopChoreography.Messaging;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Architecture;
 

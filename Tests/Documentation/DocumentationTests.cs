@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Documentation;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
-using ShopChoreography.Tests.Messaging;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Faults;
 

@@ -4,8 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ShopChoreography.AppHost.Infrastructure.Kafka;
 using ShopChoreography.AppHost.Infrastructure.Postgres;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Probing;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Faults;
 

@@ -2,8 +2,7 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using ShopChoreography.AppHost.Infrastructure.Kafka;
 using ShopChoreography.Contracts;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Saga;
+using ShopChoreography.Tests.Support;
 using Xunit.Abstractions;
 
 namespace ShopChoreography.Tests.Faults;
@@ -25,6 +24,7 @@ public sealed class FaultMatrixCollection : ICollectionFixture<DistributedAppFix
 /// none is charged, reserved or refunded twice, money and stock are conserved, and nothing but the test's own poison
 /// reaches a dead-letter topic. <c>SHOP_FAULT_MATRIX=full</c> runs longer outages, more orders and repetitions.
 /// </summary>
+[Trait("Category", "Distributed")]
 [Collection(FaultMatrixCollection.Name)]
 public sealed class FaultMatrixTests(DistributedAppFixture fixture, ITestOutputHelper output) : IDisposable
 {

@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
-using ShopChoreography.Tests.Probing;
-using ShopChoreography.Tests.Saga;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Faults;
 

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using ShopChoreography.Tests.Probing;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Faults;
 

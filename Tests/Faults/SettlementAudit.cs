@@ -1,10 +1,7 @@
 using System.Net.Http.Json;
 using System.Text;
 using Confluent.Kafka;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Messaging;
-using ShopChoreography.Tests.Probing;
-using ShopChoreography.Tests.Saga;
+using ShopChoreography.Tests.Support;
 using Xunit.Abstractions;
 
 namespace ShopChoreography.Tests.Faults;

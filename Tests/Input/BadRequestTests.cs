@@ -2,10 +2,7 @@ using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using CsCheck;
 using Npgsql;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Messaging;
-using ShopChoreography.Tests.Probing;
-using ShopChoreography.Tests.Saga;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Input;
 
@@ -14,6 +11,7 @@ namespace ShopChoreography.Tests.Input;
 /// 4xx problem details answer naming what is wrong, never a 5xx, and leave no row in the service's database and no
 /// event on its topic.
 /// </summary>
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class BadRequestTests(DistributedAppFixture fixture) : IDisposable
 {

@@ -8,8 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using ShopChoreography.Messaging.Database;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Probing;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Input;
 
@@ -17,6 +16,7 @@ namespace ShopChoreography.Tests.Input;
 /// A request that fails because its database is unavailable or overloaded is answered 503 with Retry-After, not 500,
 /// and changes nothing. A small web app on the services' defaults, writing to a real PostgreSQL database.
 /// </summary>
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class DependencyUnavailableTests(DistributedAppFixture fixture)
 {

@@ -1,10 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Messaging;
-using ShopChoreography.Tests.Probing;
-using ShopChoreography.Tests.Saga;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Input;
 
@@ -12,6 +9,7 @@ namespace ShopChoreography.Tests.Input;
 /// Every malformed record on a topic is dead-lettered by every service that consumes the topic, on its own
 /// <c>&lt;service&gt;.dlq</c> with the reason, and the partition moves on: a valid order placed afterwards completes.
 /// </summary>
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class MalformedEventTests(DistributedAppFixture fixture) : IDisposable
 {

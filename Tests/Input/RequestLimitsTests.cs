@@ -2,12 +2,12 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Npgsql;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Saga;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Input;
 
 /// <summary>What a request may be besides its fields (its size, headers and path), and how the rest is answered.</summary>
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class RequestLimitsTests(DistributedAppFixture fixture) : IDisposable
 {

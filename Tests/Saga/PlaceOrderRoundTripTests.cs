@@ -8,12 +8,12 @@ using Npgsql;
 using ShopChoreography.Messaging.Outbox;
 using ShopChoreography.Orders.Data;
 using ShopChoreography.Orders.Features;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Messaging;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Saga;
 
 /// <summary><c>POST /orders</c> as Orders registers it, run in this process (<see cref="OrdersInProcess"/>).</summary>
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class PlaceOrderRoundTripTests(DistributedAppFixture fixture)
 {

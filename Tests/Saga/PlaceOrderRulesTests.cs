@@ -3,10 +3,11 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Npgsql;
-using ShopChoreography.Tests.Distributed;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Saga;
 
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class PlaceOrderRulesTests(DistributedAppFixture fixture) : IDisposable
 {
@@ -127,7 +128,7 @@ public sealed class PlaceOrderRulesTests(DistributedAppFixture fixture) : IDispo
         foreach (var order in orders)
         {
             var settled = order.Status == "Completed" ? ("Succeeded", 6.00m) : ("Refunded", 10.00m);
-            var payment = await Probing.Poller.UntilAsync(() => _shop.GetPaymentAsync(order.OrderId), p => p?.Status == settled.Item1,
+            var payment = await Poller.UntilAsync(() => _shop.GetPaymentAsync(order.OrderId), p => p?.Status == settled.Item1,
                 $"the payment of {order.OrderId} to be {settled.Item1}");
             Assert.Equal(4.00m, payment!.Amount);
             Assert.Equal(new AccountView(order.CustomerId, settled.Item2), await _shop.GetAccountAsync(order.CustomerId));

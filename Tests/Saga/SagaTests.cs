@@ -1,7 +1,8 @@
-using ShopChoreography.Tests.Distributed;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Saga;
 
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class SagaTests(DistributedAppFixture fixture) : IDisposable
 {

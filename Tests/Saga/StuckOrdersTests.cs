@@ -6,12 +6,12 @@ using ShopChoreography.Messaging;
 using ShopChoreography.Orders;
 using ShopChoreography.Orders.Data;
 using ShopChoreography.Orders.Features;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Probing;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Saga;
 
 /// <summary>The stuck-orders check as Orders runs it every few seconds (<see cref="StuckOrders.FindAsync"/>), in this process.</summary>
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed class StuckOrdersTests(DistributedAppFixture fixture)
 {

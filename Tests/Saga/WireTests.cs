@@ -2,12 +2,12 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Confluent.Kafka;
-using ShopChoreography.Tests.Distributed;
-using ShopChoreography.Tests.Messaging;
-using ShopChoreography.Tests.Probing;
+using ShopChoreography.Messaging.CloudEvents;
+using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Saga;
 
+[Trait("Category", "Distributed")]
 [Collection(DistributedAppCollection.Name)]
 public sealed partial class WireTests(DistributedAppFixture fixture) : IDisposable
 {
@@ -179,7 +179,7 @@ public sealed partial class WireTests(DistributedAppFixture fixture) : IDisposab
     private static ConsumeResult<string?, byte[]?> Event(string topic, string source, string type, Guid orderId, string data)
     {
         var cloudEvent = new CloudNative.CloudEvents.CloudEvent(CloudNative.CloudEvents.CloudEventsSpecVersion.V1_0,
-            global::ShopChoreography.Messaging.CloudEvents.KafkaCloudEventBinding.ExtensionAttributes)
+            KafkaCloudEventBinding.ExtensionAttributes)
         {
             Id = Guid.NewGuid().ToString(),
             Source = new Uri(source, UriKind.Relative),
@@ -190,7 +190,7 @@ public sealed partial class WireTests(DistributedAppFixture fixture) : IDisposab
             Data = System.Text.Encoding.UTF8.GetBytes(data),
         };
         CloudNative.CloudEvents.Extensions.Partitioning.SetPartitionKey(cloudEvent, orderId.ToString());
-        return new() { Topic = topic, Message = global::ShopChoreography.Messaging.CloudEvents.KafkaCloudEventBinding.ToKafkaMessage(cloudEvent) };
+        return new() { Topic = topic, Message = KafkaCloudEventBinding.ToKafkaMessage(cloudEvent) };
     }
 
     private static ConsumeResult<string?, byte[]?> WithNewId(ConsumeResult<string?, byte[]?> record)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ShopChoreography.Tests.Support;
 using YamlDotNet.RepresentationModel;
 
 namespace ShopChoreography.Tests.AppModel.Azd;
