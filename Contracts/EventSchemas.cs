@@ -6,7 +6,6 @@ using System.Text.Json.Schema;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using ShopChoreography.Messaging;
-using ShopChoreography.ServiceDefaults.Http;
 using ShopChoreography.ServiceDefaults.Validation;
 
 namespace ShopChoreography.Contracts;

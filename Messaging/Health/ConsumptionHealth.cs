@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using ShopChoreography.Messaging.Consumers;
 
 namespace ShopChoreography.Messaging.Health;
 

@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using ShopChoreography.Messaging.Inbox;
 using ShopChoreography.Messaging.Outbox;
 

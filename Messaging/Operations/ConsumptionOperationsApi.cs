@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
-using ShopChoreography.Messaging.Consumers;
 using ShopChoreography.ServiceDefaults.Http;
 
 namespace ShopChoreography.Messaging.Operations;

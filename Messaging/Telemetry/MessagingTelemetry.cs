@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using ShopChoreography.Messaging.Consumers;
 
 namespace ShopChoreography.Messaging.Telemetry;
 

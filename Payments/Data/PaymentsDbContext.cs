@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using ShopChoreography.Messaging;
 
 namespace ShopChoreography.Payments.Data;
 

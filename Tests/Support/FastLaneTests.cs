@@ -1,4 +1,3 @@
-using System.Reflection;
 using ShopChoreography.Tests.Saga;
 
 namespace ShopChoreography.Tests.Support;
