@@ -8,6 +8,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using ShopChoreography.Messaging;
 using ShopChoreography.Messaging.Consumers;
+using ShopChoreography.Messaging.Database;
 using ShopChoreography.Messaging.DeadLetters;
 using ShopChoreography.Messaging.Health;
 using ShopChoreography.Messaging.Outbox;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using ShopChoreography.Messaging;
+using ShopChoreography.Messaging.Database;
 using ShopChoreography.Messaging.Outbox;
 using ShopChoreography.Tests.Support;
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace ShopChoreography.Messaging;
+namespace ShopChoreography.Messaging.Database;
 
 /// <summary>Deletes sent outbox rows and inbox records once they are older than their retention.</summary>
 internal sealed class MessagingRetention<TContext>(
