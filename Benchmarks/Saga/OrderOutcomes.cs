@@ -7,8 +7,6 @@ using ShopChoreography.Messaging;
 
 namespace ShopChoreography.Benchmarks.Saga;
 
-public enum Outcome { Completed, Cancelled }
-
 /// <summary>
 /// Watches <c>orders.events</c> from its current end, as any other consumer of the contract would, and tells when
 /// each order reached its terminal event. The stopwatch timestamp is taken as the record arrives.
@@ -19,7 +17,7 @@ internal sealed class OrderOutcomes : IDisposable
     private static readonly string Completed = EventTypes.TypeOf<OrderCompleted>();
     private static readonly string Cancelled = EventTypes.TypeOf<OrderCancelled>();
 
-    private readonly ConcurrentDictionary<Guid, TaskCompletionSource<(Outcome Outcome, long At)>> _orders = new();
+    private readonly ConcurrentDictionary<Guid, TaskCompletionSource<(string Status, long At)>> _orders = new();
     private readonly IConsumer<string, byte[]> _consumer;
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _loop;
@@ -41,12 +39,12 @@ internal sealed class OrderOutcomes : IDisposable
         _loop.Start();
     }
 
-    /// <summary>The terminal outcome of an order and the stopwatch timestamp at which it was seen.</summary>
-    public Task<(Outcome Outcome, long At)> OfAsync(Guid orderId) => Slot(orderId).Task;
+    /// <summary>The status an order ended in (<see cref="OrderStatuses"/>) and the stopwatch timestamp at which it was seen.</summary>
+    public Task<(string Status, long At)> OfAsync(Guid orderId) => Slot(orderId).Task;
 
     public int Seen => _orders.Count(o => o.Value.Task.IsCompleted);
 
-    private TaskCompletionSource<(Outcome, long)> Slot(Guid orderId) =>
+    private TaskCompletionSource<(string, long)> Slot(Guid orderId) =>
         _orders.GetOrAdd(orderId, _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
 
     private void Consume()
@@ -66,7 +64,7 @@ internal sealed class OrderOutcomes : IDisposable
             var type = record.Message.Headers.TryGetLastBytes("ce_type", out var bytes) ? Encoding.UTF8.GetString(bytes) : null;
             if ((type == Completed || type == Cancelled) && Guid.TryParse(record.Message.Key, out var orderId))
             {
-                Slot(orderId).TrySetResult((type == Completed ? Outcome.Completed : Outcome.Cancelled, Stopwatch.GetTimestamp()));
+                Slot(orderId).TrySetResult((type == Completed ? OrderStatuses.Completed : OrderStatuses.Cancelled, Stopwatch.GetTimestamp()));
             }
         }
     }

@@ -1,5 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
+using ShopChoreography.Contracts;
+using ShopChoreography.Messaging;
 using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Faults;
@@ -24,9 +26,9 @@ public sealed class EventReplay(string bootstrapServers) : IDisposable
     /// <summary>Each event topic and an event type on it that every consumer of the topic handles.</summary>
     private static readonly (string Topic, string HandledType)[] EventTopics =
     [
-        ("orders.events", "shop.orders.order-created.v1"),
-        ("payments.events", "shop.payments.payment-succeeded.v1"),
-        ("inventory.events", "shop.inventory.inventory-reservation-failed.v1"),
+        (Topics.OrdersEvents, EventTypes.TypeOf<OrderCreated>()),
+        (Topics.PaymentsEvents, EventTypes.TypeOf<PaymentSucceeded>()),
+        (Topics.InventoryEvents, EventTypes.TypeOf<InventoryReservationFailed>()),
     ];
 
     private readonly IProducer<string?, byte[]?> _producer = new ProducerBuilder<string?, byte[]?>(new ProducerConfig

@@ -1,45 +1,26 @@
+extern alias Benchmarks;
+
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
+using Benchmarks::ShopChoreography.Benchmarks.Saga;
 using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Faults;
 
-/// <summary>What an order of the stream is built to end as.</summary>
-public enum OrderKind
-{
-    /// <summary>A funded customer and stock for every line: paid, reserved, Completed.</summary>
-    Completes,
-
-    /// <summary>More than the customer's balance: Cancelled (insufficient-funds), nothing charged.</summary>
-    InsufficientFunds,
-
-    /// <summary>A customer without an account: Cancelled (unknown-customer).</summary>
-    UnknownCustomer,
-
-    /// <summary>A funded customer, one line sold out: charged, Cancelled (out-of-stock), refunded.</summary>
-    OutOfStock,
-}
-
-public sealed record PlacedOrder(Guid OrderId, OrderKind Kind, string CustomerId, IReadOnlyList<ItemView> Items)
-{
-    public decimal Total => Items.Sum(item => item.Quantity * item.UnitPrice);
-}
+public sealed record PlacedOrder(Guid OrderId, OrderKind Kind, OrderBody Body);
 
 /// <summary>An order the stream sent whose POST has not been answered with 202 yet, and why.</summary>
 public sealed record UnansweredOrder(string IdempotencyKey, OrderKind Kind, string CustomerId, string LastFailure);
 
 /// <summary>
-/// A steady stream of orders of every outcome, on accounts and SKUs of its own, sent the way a careful client sends
-/// them: every order carries an <c>Idempotency-Key</c>, and a request that fails or times out is sent again with the
-/// same key and body until it is answered. So every order the stream placed is known by id even when the answer to
+/// A steady stream of orders of every outcome (<see cref="OrderMix.FaultStream"/>), on accounts and SKUs of its own,
+/// sent the way a careful client sends them: every order carries an <c>Idempotency-Key</c>, and a request that fails or
+/// times out is sent again with the same key and body until it is answered. So every order the stream placed is known by id even when the answer to
 /// an earlier try was lost, which is what lets money and stock be checked to the cent and the unit.
 /// </summary>
 public sealed class OrderStream : IAsyncDisposable
 {
-    public const decimal FundedBalance = 1_000_000.00m;
-    public const decimal ShortBalance = 1.00m;
-    public const int PlentifulStock = 1_000_000;
     private const int MaxRequestsInFlight = 32;
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
 
@@ -48,11 +29,6 @@ public sealed class OrderStream : IAsyncDisposable
 
     private readonly Shop _shop;
     private readonly string _owner;
-    private readonly string[] _fundedCustomers;
-    private readonly string _shortCustomer;
-    private readonly string _unknownCustomer;
-    private readonly string[] _plentifulSkus;
-    private readonly string _soldOutSku;
     private readonly ConcurrentDictionary<Guid, PlacedOrder> _accepted = new();
     private readonly ConcurrentDictionary<string, OrderRequest> _unanswered = new();
     private readonly CancellationTokenSource _stop = new();
@@ -65,30 +41,10 @@ public sealed class OrderStream : IAsyncDisposable
     {
         _shop = shop;
         _owner = owner;
-        var run = Guid.NewGuid().ToString("N")[..12];
-        _fundedCustomers = [.. Enumerable.Range(1, 4).Select(i => $"fm-{run}-funded-{i}")];
-        _shortCustomer = $"fm-{run}-short";
-        _unknownCustomer = $"fm-{run}-nobody";
-        _plentifulSkus = [.. Enumerable.Range(1, 4).Select(i => $"fm-{run}-sku-{i}")];
-        _soldOutSku = $"fm-{run}-sold-out";
-        InitialBalances = new Dictionary<string, decimal>(_fundedCustomers.Select(c => KeyValuePair.Create(c, FundedBalance)))
-        {
-            [_shortCustomer] = ShortBalance,
-        };
-        InitialStock = new Dictionary<string, int>(_plentifulSkus.Select(s => KeyValuePair.Create(s, PlentifulStock)))
-        {
-            [_soldOutSku] = 0,
-        };
     }
 
-    /// <summary>Balances as the stream set them, before its first order.</summary>
-    public IReadOnlyDictionary<string, decimal> InitialBalances { get; }
-
-    /// <summary>Available stock as the stream set it, before its first order.</summary>
-    public IReadOnlyDictionary<string, int> InitialStock { get; }
-
-    /// <summary>Customers the stream orders for without ever opening an account.</summary>
-    public IReadOnlyList<string> UnknownCustomers => [_unknownCustomer];
+    /// <summary>The stream's customers, SKUs and orders.</summary>
+    public OrderMix Mix { get; } = OrderMix.FaultStream();
 
     public int AcceptedCount => _accepted.Count;
 
@@ -101,7 +57,7 @@ public sealed class OrderStream : IAsyncDisposable
     public IReadOnlyList<PlacedOrder> Accepted => [.. _accepted.Values];
 
     public IReadOnlyList<UnansweredOrder> Unanswered =>
-        [.. _unanswered.Select(u => new UnansweredOrder(u.Key, u.Value.Kind, u.Value.CustomerId, u.Value.LastFailure ?? "not sent yet"))];
+        [.. _unanswered.Select(u => new UnansweredOrder(u.Key, u.Value.Kind, u.Value.Body.CustomerId, u.Value.LastFailure ?? "not sent yet"))];
 
     /// <summary>The test that placed an order, if a stream of this test run placed it.</summary>
     public static string? OwnerOf(Guid orderId) => Owners.GetValueOrDefault(orderId);
@@ -110,16 +66,7 @@ public sealed class OrderStream : IAsyncDisposable
     public static async Task<OrderStream> StartAsync(Shop shop, string owner, double ordersPerSecond)
     {
         var stream = new OrderStream(shop, owner);
-        foreach (var (customer, balance) in stream.InitialBalances)
-        {
-            await shop.SetBalanceAsync(customer, balance);
-        }
-
-        foreach (var (sku, available) in stream.InitialStock)
-        {
-            await shop.SetStockAsync(sku, available);
-        }
-
+        await stream.Mix.SeedAsync(shop.Payments, shop.Inventory);
         stream._placing = Task.Run(() => stream.PlaceOrdersAsync(ordersPerSecond, stream._stop.Token));
         return stream;
     }
@@ -202,22 +149,10 @@ public sealed class OrderStream : IAsyncDisposable
         await Task.WhenAll(sending);
     }
 
-    /// <summary>Two in five orders complete; one in five of each other kind is cancelled (one of them after a refund).</summary>
     private OrderRequest NextOrder()
     {
-        var sequence = Interlocked.Increment(ref _sequence);
-        var funded = _fundedCustomers[sequence % _fundedCustomers.Length];
-        var sku = _plentifulSkus[sequence % _plentifulSkus.Length];
-        var otherSku = _plentifulSkus[(sequence + 1) % _plentifulSkus.Length];
-        var (kind, customer, items) = (sequence % 5) switch
-        {
-            0 or 1 => (OrderKind.Completes, funded,
-                new ItemView[] { new(sku, 1 + sequence % 3, 1.00m + sequence % 7 * 0.25m), new(otherSku, 1, 2.50m) }),
-            2 => (OrderKind.InsufficientFunds, _shortCustomer, [new(sku, 1, ShortBalance + 4.00m)]),
-            3 => (OrderKind.UnknownCustomer, _unknownCustomer, [new(sku, 1, 3.00m)]),
-            _ => (OrderKind.OutOfStock, funded, [new(sku, 2, 4.00m), new(_soldOutSku, 1, 6.00m)]),
-        };
-        var request = new OrderRequest($"fm-{Guid.NewGuid():N}", kind, customer, items);
+        var (kind, body) = Mix.Order(Interlocked.Increment(ref _sequence));
+        var request = new OrderRequest($"fm-{Guid.NewGuid():N}", kind, body);
         _unanswered[request.IdempotencyKey] = request;
         Interlocked.Increment(ref _sent);
         return request;
@@ -231,7 +166,7 @@ public sealed class OrderStream : IAsyncDisposable
             using var timeout = new CancellationTokenSource(RequestTimeout);
             using var message = new HttpRequestMessage(HttpMethod.Post, "/orders")
             {
-                Content = JsonContent.Create(Shop.OrderBody(request.CustomerId, [.. request.Items.Select(i => (i.Sku, i.Quantity, i.UnitPrice))])),
+                Content = JsonContent.Create(request.Body),
                 Headers = { { "Idempotency-Key", request.IdempotencyKey } },
             };
             using var response = await _shop.Orders.SendAsync(message, timeout.Token);
@@ -243,7 +178,7 @@ public sealed class OrderStream : IAsyncDisposable
 
             var answer = await response.Content.ReadFromJsonAsync<OrderAccepted>(timeout.Token)
                 ?? throw new InvalidOperationException("POST /orders answered 202 without a body.");
-            var order = new PlacedOrder(answer.OrderId, request.Kind, request.CustomerId, request.Items);
+            var order = new PlacedOrder(answer.OrderId, request.Kind, request.Body);
             Owners[order.OrderId] = _owner;
             if (_accepted.TryAdd(order.OrderId, order) && retry)
             {
@@ -260,7 +195,7 @@ public sealed class OrderStream : IAsyncDisposable
 
     private sealed record OrderAccepted(Guid OrderId, string Status);
 
-    private sealed record OrderRequest(string IdempotencyKey, OrderKind Kind, string CustomerId, IReadOnlyList<ItemView> Items)
+    private sealed record OrderRequest(string IdempotencyKey, OrderKind Kind, OrderBody Body)
     {
         public string? LastFailure { get; set; }
     }

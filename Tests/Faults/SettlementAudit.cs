@@ -1,6 +1,11 @@
+extern alias Benchmarks;
+
 using System.Net.Http.Json;
 using System.Text;
+using Benchmarks::ShopChoreography.Benchmarks.Saga;
 using Confluent.Kafka;
+using ShopChoreography.Contracts;
+using ShopChoreography.Messaging;
 using ShopChoreography.Tests.Support;
 using Xunit.Abstractions;
 
@@ -16,15 +21,7 @@ public sealed class SettlementAudit
 {
     private const int Parallelism = 8;
     private const int ExamplesShown = 12;
-    private const string OrderCreated = "shop.orders.order-created.v1";
-    private const string OrderCompleted = "shop.orders.order-completed.v1";
-    private const string OrderCancelled = "shop.orders.order-cancelled.v1";
-    private const string PaymentSucceeded = "shop.payments.payment-succeeded.v1";
-    private const string PaymentFailed = "shop.payments.payment-failed.v1";
-    private const string PaymentRefunded = "shop.payments.payment-refunded.v1";
-    private const string InventoryReserved = "shop.inventory.inventory-reserved.v1";
-    private const string InventoryReservationFailed = "shop.inventory.inventory-reservation-failed.v1";
-    private static readonly string[] DeadLetterTopics = ["orders.dlq", "payments.dlq", "inventory.dlq"];
+    private static readonly string[] DeadLetterTopics = [Topics.OrdersDeadLetters, Topics.PaymentsDeadLetters, Topics.InventoryDeadLetters];
 
     private readonly Shop _shop;
     private readonly string _bootstrapServers;
@@ -91,8 +88,7 @@ public sealed class SettlementAudit
         }
 
         CheckOrders(orders, violations);
-        await CheckMoneyAsync(stream, orders, violations);
-        await CheckStockAsync(stream, orders, violations);
+        await CheckMoneyAndStockAsync(stream, orders, violations);
         var validDeadLetters = await CheckDeadLettersAsync(violations);
 
         var settled = orders.Where(o => o.SettledAt is not null).ToList();
@@ -126,7 +122,7 @@ public sealed class SettlementAudit
         try
         {
             order.Final = await _shop.GetOrderAsync(order.Placed.OrderId);
-            if (order.Final is null || Outcome.Of(order.Final) is not { } outcome)
+            if (order.Final is null || OrderOutcome.Of(order.Final.Status, order.Final.CancellationReason) is not { } outcome)
             {
                 return;
             }
@@ -138,7 +134,7 @@ public sealed class SettlementAudit
             }
 
             order.Timeline = await TimelineAsync(order.Placed.OrderId);
-            if (order.Timeline.Count >= outcome.Timeline.Length)
+            if (order.Timeline.Count >= outcome.Events.Count)
             {
                 order.SettledAt = DateTime.UtcNow;
             }
@@ -173,7 +169,7 @@ public sealed class SettlementAudit
         foreach (var order in orders)
         {
             var placed = order.Placed;
-            var expected = Outcome.For(placed.Kind);
+            var expected = OrderOutcome.For(placed.Kind);
             if (order.SettledAt is null)
             {
                 violations.Add("Accepted orders that did not settle (lost)", order.Describe());
@@ -187,67 +183,36 @@ public sealed class SettlementAudit
                     $"{order.Describe()}: expected {expected.Status} {expected.Reason}");
             }
 
-            var outcome = Outcome.Of(final)!;
-            if (order.Payment is not { } payment || payment.Status != outcome.Payment || payment.Amount != placed.Total)
+            var outcome = OrderOutcome.Of(final.Status, final.CancellationReason)!;
+            if (order.Payment is not { } payment || payment.Status != outcome.Payment || payment.Amount != placed.Body.Total)
             {
                 violations.Add("Payments that do not match their order",
-                    $"{order.Describe()}: expected payment {outcome.Payment} {placed.Total}");
+                    $"{order.Describe()}: expected payment {outcome.Payment} {placed.Body.Total}");
             }
 
             if (order.Reservation?.Status != outcome.Reservation
-                || (outcome == Outcome.Completed && !ReservesExactly(order.Reservation!, placed)))
+                || (outcome == OrderOutcome.Completed && !ReservesExactly(order.Reservation!, placed)))
             {
                 violations.Add("Reservations that do not match their order",
-                    $"{order.Describe()}: expected reservation {outcome.Reservation ?? "none"}{(outcome == Outcome.Completed ? $" of {Lines(placed.Items)}" : "")}");
+                    $"{order.Describe()}: expected reservation {outcome.Reservation ?? "none"}{(outcome == OrderOutcome.Completed ? $" of {Lines(placed.Body.Items)}" : "")}");
             }
 
             var types = order.Timeline!.Select(e => e.Type).Order().ToList();
-            if (!types.SequenceEqual(outcome.Timeline.Order()))
+            if (!types.SequenceEqual(outcome.Events.Order()))
             {
                 violations.Add(order.AppliedTwice ? "Orders with a saga step applied twice" : "Orders whose timeline misses a step",
-                    $"{order.Describe()}: expected one each of {string.Join(", ", outcome.Timeline.Select(Short))}");
+                    $"{order.Describe()}: expected one each of {string.Join(", ", outcome.Events.Select(Short))}");
             }
         }
     }
 
-    /// <summary>For every account: what left it is exactly the total of its Completed orders.</summary>
-    private async Task CheckMoneyAsync(OrderStream stream, List<OrderProgress> orders, Violations violations)
+    /// <summary>Money and stock conserved: what the Completed orders took from each account and reserved of each SKU, and nothing else.</summary>
+    private async Task CheckMoneyAndStockAsync(OrderStream stream, List<OrderProgress> orders, Violations violations)
     {
-        foreach (var (customer, initial) in stream.InitialBalances)
+        var completed = orders.Where(o => o.Final?.Status == OrderStatuses.Completed).Select(o => o.Placed.Body);
+        foreach (var discrepancy in await stream.Mix.AuditAsync(_shop.Payments, _shop.Inventory, completed))
         {
-            var completed = orders.Where(o => o.Placed.CustomerId == customer && o.Final?.Status == "Completed").Sum(o => o.Placed.Total);
-            var account = await _shop.GetAccountAsync(customer);
-            if (account is null || initial - account.Balance != completed)
-            {
-                violations.Add("Money not conserved",
-                    $"{customer}: balance {initial} -> {account?.Balance.ToString() ?? "no account"}, so {initial - account?.Balance} was taken, " +
-                    $"but its Completed orders total {completed}");
-            }
-        }
-
-        foreach (var customer in stream.UnknownCustomers)
-        {
-            if (await _shop.GetAccountAsync(customer) is { } account)
-            {
-                violations.Add("Money not conserved", $"{customer} never had an account, but now has one with {account.Balance}");
-            }
-        }
-    }
-
-    /// <summary>For every SKU: nothing appears or disappears, and what is reserved is exactly what Completed orders hold.</summary>
-    private async Task CheckStockAsync(OrderStream stream, List<OrderProgress> orders, Violations violations)
-    {
-        foreach (var (sku, initial) in stream.InitialStock)
-        {
-            var completed = orders.Where(o => o.Final?.Status == "Completed")
-                .SelectMany(o => o.Placed.Items).Where(item => item.Sku == sku).Sum(item => item.Quantity);
-            var stock = await _shop.GetStockAsync(sku);
-            if (stock is null || stock.Available + stock.Reserved != initial || stock.Reserved != completed)
-            {
-                violations.Add("Stock not conserved",
-                    $"{sku}: started with {initial} available; now {stock?.Available} available + {stock?.Reserved} reserved; " +
-                    $"its Completed orders hold {completed}");
-            }
+            violations.Add(discrepancy.Invariant, discrepancy.Detail);
         }
     }
 
@@ -257,7 +222,7 @@ public sealed class SettlementAudit
     /// </summary>
     private async Task<int> CheckDeadLettersAsync(Violations violations)
     {
-        var expected = _poison.SelectMany(p => p.Consumers.Select(consumer => (p, Topic: $"{consumer}.dlq", Consumer: consumer))).ToList();
+        var expected = _poison.SelectMany(p => p.Consumers.Select(consumer => (p, Topic: MessagingOptions.DeadLetterTopicOf(consumer), Consumer: consumer))).ToList();
         List<ConsumeResult<string?, byte[]?>> deadLetters = [];
         try
         {
@@ -344,41 +309,11 @@ public sealed class SettlementAudit
 
     private static bool ReservesExactly(ReservationView reservation, PlacedOrder order) =>
         reservation.Lines.OrderBy(l => l.Sku, StringComparer.Ordinal).Select(l => (l.Sku, l.Quantity))
-            .SequenceEqual(order.Items.OrderBy(i => i.Sku, StringComparer.Ordinal).Select(i => (i.Sku, i.Quantity)));
+            .SequenceEqual(order.Body.Items.OrderBy(i => i.Sku, StringComparer.Ordinal).Select(i => (i.Sku, i.Quantity)));
 
-    private static string Lines(IEnumerable<ItemView> items) => string.Join(" + ", items.Select(i => $"{i.Quantity} {i.Sku}"));
+    private static string Lines(IEnumerable<OrderLine> items) => string.Join(" + ", items.Select(i => $"{i.Quantity} {i.Sku}"));
 
     private static string Short(string eventType) => eventType.Split('.')[^2];
-
-    /// <summary>Where each kind of order must end, and what each service must show for it.</summary>
-    private sealed record Outcome(string Status, string? Reason, string Payment, string? Reservation, string[] Timeline)
-    {
-        public static readonly Outcome Completed =
-            new("Completed", null, "Succeeded", "Reserved", [OrderCreated, PaymentSucceeded, InventoryReserved, OrderCompleted]);
-
-        public static readonly Outcome InsufficientFunds =
-            new("Cancelled", "insufficient-funds", "Failed", null, [OrderCreated, PaymentFailed, OrderCancelled]);
-
-        public static readonly Outcome UnknownCustomer =
-            new("Cancelled", "unknown-customer", "Failed", null, [OrderCreated, PaymentFailed, OrderCancelled]);
-
-        public static readonly Outcome OutOfStock =
-            new("Cancelled", "out-of-stock", "Refunded", "Rejected",
-                [OrderCreated, PaymentSucceeded, InventoryReservationFailed, OrderCancelled, PaymentRefunded]);
-
-        public static Outcome For(OrderKind kind) => kind switch
-        {
-            OrderKind.Completes => Completed,
-            OrderKind.InsufficientFunds => InsufficientFunds,
-            OrderKind.UnknownCustomer => UnknownCustomer,
-            _ => OutOfStock,
-        };
-
-        /// <summary>The outcome an order's current state shows, or null while it is not terminal.</summary>
-        public static Outcome? Of(OrderView order) =>
-            new[] { Completed, InsufficientFunds, UnknownCustomer, OutOfStock }
-                .FirstOrDefault(o => (o.Status, o.Reason) == (order.Status, order.CancellationReason));
-    }
 
     private sealed class OrderProgress(PlacedOrder placed)
     {
@@ -400,7 +335,7 @@ public sealed class SettlementAudit
         public bool AppliedTwice => Timeline?.GroupBy(e => e.Type).Any(type => type.Count() > 1) == true;
 
         public string Describe() =>
-            $"{Placed.OrderId} ({Placed.Kind}, {Placed.CustomerId}, {Lines(Placed.Items)}, total {Placed.Total}): " +
+            $"{Placed.OrderId} ({Placed.Kind}, {Placed.Body.CustomerId}, {Lines(Placed.Body.Items)}, total {Placed.Body.Total}): " +
             $"order {(Final is null ? "not found" : $"{Final.Status}{(Final.CancellationReason is { } reason ? $" ({reason})" : "")}")}, " +
             $"payment {(Payment is null ? "none" : $"{Payment.Status} {Payment.Amount}")}, " +
             $"reservation {Reservation?.Status ?? "none"}, " +

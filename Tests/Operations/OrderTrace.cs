@@ -1,4 +1,5 @@
 using System.Text;
+using ShopChoreography.Contracts;
 using ShopChoreography.Tests.Support;
 
 namespace ShopChoreography.Tests.Operations;
@@ -12,9 +13,9 @@ public sealed class OrderTrace
     /// <summary>Which services consume each topic: every event on it gets a process span in each of them, handled or skipped.</summary>
     public static readonly Dictionary<string, string[]> Consumers = new()
     {
-        ["orders.events"] = ["payments"],
-        ["payments.events"] = ["orders", "inventory"],
-        ["inventory.events"] = ["orders", "payments"],
+        [Topics.OrdersEvents] = ["payments"],
+        [Topics.PaymentsEvents] = ["orders", "inventory"],
+        [Topics.InventoryEvents] = ["orders", "payments"],
     };
 
     private OrderTrace(string traceId, List<ExportedSpan> spans)

@@ -11,9 +11,9 @@ public static class ConsumerGroups
 {
     public static readonly IReadOnlyDictionary<string, string[]> TopicsOf = new Dictionary<string, string[]>
     {
-        ["orders"] = ["payments.events", "inventory.events"],
-        ["payments"] = ["orders.events", "inventory.events"],
-        ["inventory"] = ["payments.events"],
+        ["orders"] = [Topics.PaymentsEvents, Topics.InventoryEvents],
+        ["payments"] = [Topics.OrdersEvents, Topics.InventoryEvents],
+        ["inventory"] = [Topics.PaymentsEvents],
     };
 
     public static IReadOnlyList<string> ConsumersOf(string topic) =>
