@@ -31,9 +31,9 @@ public static class EventSchemas
     /// <summary>The data and its lines are never null: the records say so where nullability is left open (a list's elements).</summary>
     private static readonly JsonSchemaExporterOptions Exporter = new() { TreatNullObliviousAsNonNullable = true, TransformSchemaNode = ApplyLimits };
 
-    /// <summary>Every event record of the contract, by its CloudEvent type.</summary>
+    /// <summary>Every event record of the contract (this assembly), by its CloudEvent type.</summary>
     private static readonly IReadOnlyDictionary<string, Type> EventRecords = typeof(EventSchemas).Assembly.GetTypes()
-        .Where(type => type.Namespace == typeof(EventSchemas).Namespace && type.IsDefined(typeof(CloudEventTypeAttribute)))
+        .Where(type => type.IsDefined(typeof(CloudEventTypeAttribute)))
         .ToDictionary(EventTypes.TypeOf);
 
     /// <summary>The schema of every event's data, by CloudEvent type.</summary>
